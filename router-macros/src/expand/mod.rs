@@ -1,0 +1,3 @@
+pub(crate) mod fallback;
+pub(crate) mod handler;
+pub(crate) mod table;

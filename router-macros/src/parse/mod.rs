@@ -1,0 +1,3 @@
+pub(crate) mod args;
+pub(crate) mod handler;
+pub(crate) mod path;

@@ -1,0 +1,251 @@
+//! The one body type used for requests and responses.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// The body of a [`Request`](crate::Request) or a [`Response`](crate::Response).
+///
+/// Bodies of incoming requests are read lazily and enforce the server's request body limit
+/// ([`ServerConfig::max_request_body_size`](crate::ServerConfig::max_request_body_size), or a
+/// route's `body_limit`) while they stream: reading past it fails with a [`BodyError`] for
+/// which [`BodyError::is_too_large`] is true, and extractors turn that into `413 Payload Too
+/// Large`.
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::Body;
+///
+/// let body = Body::from("hello");
+/// # let _ = body;
+/// let empty = Body::empty();
+/// # let _ = empty;
+/// ```
+pub struct Body(Inner);
+
+enum Inner {
+    Empty,
+    Full(Option<Bytes>),
+    Incoming {
+        body: hyper::body::Incoming,
+        /// Bytes that may still be read before the limit is crossed.
+        remaining: usize,
+        limit: usize,
+    },
+    Boxed(BoxBody),
+}
+
+impl Body {
+    /// A body with no bytes.
+    #[must_use]
+    pub const fn empty() -> Self {
+        Body(Inner::Empty)
+    }
+
+    /// Wraps any [`http_body::Body`], e.g. a stream built with `http-body-util`.
+    pub fn new<B>(body: B) -> Self
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Body(Inner::Boxed(body.map_err(Into::into).boxed_unsync()))
+    }
+
+    pub(crate) fn incoming(body: hyper::body::Incoming, limit: usize) -> Self {
+        Body(Inner::Incoming {
+            body,
+            remaining: limit,
+            limit,
+        })
+    }
+
+    /// Reads the whole body into one buffer.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the connection fails while reading, or the body is larger than the request
+    /// body limit ([`BodyError::is_too_large`]).
+    pub async fn to_bytes(self) -> Result<Bytes, BodyError> {
+        match self.0 {
+            Inner::Empty => Ok(Bytes::new()),
+            Inner::Full(bytes) => Ok(bytes.unwrap_or_default()),
+            _ => Ok(self.collect().await?.to_bytes()),
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.0 {
+            Inner::Empty => "empty",
+            Inner::Full(_) => "full",
+            Inner::Incoming { .. } => "incoming",
+            Inner::Boxed(_) => "boxed",
+        };
+        f.debug_tuple("Body").field(&kind).finish()
+    }
+}
+
+macro_rules! body_from {
+    ($($ty:ty => $conv:expr),* $(,)?) => {$(
+        impl From<$ty> for Body {
+            fn from(value: $ty) -> Self {
+                let bytes: Bytes = ($conv)(value);
+                Body(Inner::Full(Some(bytes)))
+            }
+        }
+    )*};
+}
+
+body_from! {
+    Bytes => |b| b,
+    Vec<u8> => Bytes::from,
+    String => Bytes::from,
+    &'static str => |s: &'static str| Bytes::from_static(s.as_bytes()),
+    &'static [u8] => Bytes::from_static,
+    std::borrow::Cow<'static, str> => |c: std::borrow::Cow<'static, str>| match c {
+        std::borrow::Cow::Borrowed(s) => Bytes::from_static(s.as_bytes()),
+        std::borrow::Cow::Owned(s) => Bytes::from(s),
+    },
+}
+
+impl From<()> for Body {
+    fn from((): ()) -> Self {
+        Body::empty()
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match &mut self.get_mut().0 {
+            Inner::Empty => Poll::Ready(None),
+            Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::Incoming {
+                body,
+                remaining,
+                limit,
+            } => match Pin::new(body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        if data.len() > *remaining {
+                            return Poll::Ready(Some(Err(BodyError::too_large(*limit))));
+                        }
+                        *remaining -= data.len();
+                    }
+                    Poll::Ready(Some(Ok(frame)))
+                }
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::read(e)))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+            Inner::Boxed(body) => match Pin::new(body).poll_frame(cx) {
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::other(e)))),
+                other => other.map(|o| o.map(|r| r.map_err(BodyError::other))),
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            Inner::Empty => true,
+            Inner::Full(bytes) => bytes.is_none(),
+            Inner::Incoming { body, .. } => body.is_end_stream(),
+            Inner::Boxed(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            Inner::Empty => SizeHint::with_exact(0),
+            Inner::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Inner::Incoming { body, .. } => body.size_hint(),
+            Inner::Boxed(body) => body.size_hint(),
+        }
+    }
+}
+
+/// Reading a request body failed.
+///
+/// Query it with [`is_too_large`](Self::is_too_large); the `Display` text is for people and
+/// is not stable.
+#[derive(Debug)]
+pub struct BodyError {
+    kind: BodyErrorKind,
+}
+
+#[derive(Debug)]
+enum BodyErrorKind {
+    TooLarge { limit: usize },
+    Read(hyper::Error),
+    Other(BoxError),
+}
+
+impl BodyError {
+    fn too_large(limit: usize) -> Self {
+        BodyError {
+            kind: BodyErrorKind::TooLarge { limit },
+        }
+    }
+
+    fn read(e: hyper::Error) -> Self {
+        BodyError {
+            kind: BodyErrorKind::Read(e),
+        }
+    }
+
+    fn other(e: BoxError) -> Self {
+        BodyError {
+            kind: BodyErrorKind::Other(e),
+        }
+    }
+
+    /// True if the body was larger than the request body limit.
+    #[must_use]
+    pub fn is_too_large(&self) -> bool {
+        matches!(self.kind, BodyErrorKind::TooLarge { .. })
+    }
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            BodyErrorKind::TooLarge { limit } => {
+                write!(f, "request body is larger than the limit of {limit} bytes")
+            }
+            BodyErrorKind::Read(e) => write!(f, "failed to read the request body: {e}"),
+            BodyErrorKind::Other(e) => write!(f, "body stream failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            BodyErrorKind::TooLarge { .. } => None,
+            BodyErrorKind::Read(e) => Some(e),
+            BodyErrorKind::Other(e) => Some(&**e),
+        }
+    }
+}

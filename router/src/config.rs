@@ -1,0 +1,82 @@
+//! Server settings. Every field documents its default, which matches Bun's where Bun has one.
+
+use std::time::Duration;
+
+/// HTTP server settings, applied with [`Router::config`](crate::Router::config).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use hyperbun::ServerConfig;
+///
+/// let config = ServerConfig::default()
+///     .max_request_body_size(1 << 20)
+///     .header_read_timeout(Some(Duration::from_secs(5)));
+/// assert_eq!(config.get_max_request_body_size(), 1 << 20);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    max_request_body_size: usize,
+    header_read_timeout: Option<Duration>,
+    keep_alive: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_request_body_size: 128 * 1024 * 1024,
+            header_read_timeout: Some(Duration::from_secs(10)),
+            keep_alive: true,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The largest request body a handler may read, in bytes. Default: **128 MiB** (Bun's
+    /// `maxRequestBodySize`). A request that declares a larger `Content-Length` is answered
+    /// `413 Payload Too Large` before its handler runs; a chunked body that grows past it
+    /// fails while it is read, and body extractors answer `413`. A route can override it with
+    /// `body_limit = N` in its attribute.
+    #[must_use]
+    pub fn max_request_body_size(mut self, bytes: usize) -> Self {
+        self.max_request_body_size = bytes;
+        self
+    }
+
+    /// How long a client may take to send a request's headers; `None` waits forever.
+    /// Default: **10 s** (Bun's `idleTimeout`). A client that opens a connection and never
+    /// finishes its headers is disconnected when it expires, so it cannot hold a connection.
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Whether connections stay open for further requests (HTTP/1.1 keep-alive).
+    /// Default: **true**.
+    #[must_use]
+    pub fn keep_alive(mut self, enabled: bool) -> Self {
+        self.keep_alive = enabled;
+        self
+    }
+
+    /// The request body limit in bytes; see [`max_request_body_size`](Self::max_request_body_size).
+    #[must_use]
+    pub fn get_max_request_body_size(&self) -> usize {
+        self.max_request_body_size
+    }
+
+    /// The header read timeout; see [`header_read_timeout`](Self::header_read_timeout).
+    #[must_use]
+    pub fn get_header_read_timeout(&self) -> Option<Duration> {
+        self.header_read_timeout
+    }
+
+    /// Whether keep-alive is on; see [`keep_alive`](Self::keep_alive).
+    #[must_use]
+    pub fn get_keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+}

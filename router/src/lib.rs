@@ -1,0 +1,54 @@
+#![doc = include_str!("../docs/overview.md")]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
+#![doc(test(attr(deny(warnings))))]
+
+// Lets the crate's own doc tests and unit tests use the macros, which name `::hyperbun`.
+#[allow(unused_extern_crates)]
+extern crate self as hyperbun;
+
+mod body;
+mod config;
+pub mod extract;
+mod rejection;
+mod response;
+mod routing;
+mod server;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::private::*;
+}
+mod private;
+
+pub use body::{Body, BodyError};
+pub use config::ServerConfig;
+pub use extract::{Form, Query, RemoteAddr};
+pub use rejection::{
+    BodyRejection, FormRejection, JsonRejection, PathParamRejection, QueryRejection,
+};
+pub use response::{Html, IntoResponse, IntoResponseHeaders, Json};
+pub use routing::Router;
+pub use server::Server;
+
+#[doc(inline)]
+pub use hyperbun_macros::{any, delete, get, head, options, patch, post, put, route, router};
+
+pub use bytes::Bytes;
+pub use http::{self, HeaderMap, Method, StatusCode, Uri};
+
+/// An HTTP request with a hyperbun [`Body`].
+pub type Request<B = Body> = http::Request<B>;
+
+/// An HTTP response with a hyperbun [`Body`].
+pub type Response<B = Body> = http::Response<B>;
+
+/// Everything a handler file usually needs: `use hyperbun::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        any, delete, get, head, options, patch, post, put, route, Body, Bytes, Form, HeaderMap,
+        Html, IntoResponse, Json, Method, Query, RemoteAddr, Request, Response, Server,
+        ServerConfig, StatusCode, Uri,
+    };
+    pub use serde_json::{json, Value};
+}

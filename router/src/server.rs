@@ -1,0 +1,379 @@
+//! Serving a [`Router`]: the accept loop, the per-connection HTTP/1.1 service, and graceful
+//! shutdown through the [`Server`] handle.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{header, HeaderValue, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::watch;
+
+use crate::extract::RequestContext;
+use crate::routing::{Lookup, ResponseFuture, RouteDef, RouteTable};
+use crate::{Body, IntoResponse, Response, Router, ServerConfig};
+
+impl Router {
+    /// Binds `0.0.0.0:port` (every IPv4 interface, like Bun's `port` option) and serves until
+    /// the server is [stopped](Server::stop), e.g. by a handler through its [`Server`].
+    ///
+    /// # Errors
+    ///
+    /// Fails if the port cannot be bound.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use hyperbun::prelude::*;
+    ///
+    /// #[get("/")]
+    /// async fn index() -> &'static str {
+    ///     "Hello"
+    /// }
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> std::io::Result<()> {
+    ///     hyperbun::router![index].serve(3000).await
+    /// }
+    /// ```
+    pub async fn serve(self, port: u16) -> io::Result<()> {
+        let server = self.bind(("0.0.0.0", port)).await?;
+        server.stopped().await;
+        Ok(())
+    }
+
+    /// Binds `addr` and starts serving in the background; returns the [`Server`] handle.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the address cannot be bound.
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        self.listen(listener)
+    }
+
+    /// Serves on an already bound listener in the background (bind port 0 for tests) and
+    /// returns the [`Server`] handle. Must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the listener's local address cannot be read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    ///
+    /// #[get("/")]
+    /// async fn index() -> &'static str {
+    ///     "Hello"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let server = hyperbun::router![index].listen(listener)?;
+    /// println!("listening on {}", server.local_addr());
+    /// server.stop().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn listen(self, listener: TcpListener) -> io::Result<Server> {
+        let local_addr = listener.local_addr()?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let server = Server {
+            shared: Arc::new(Shared {
+                local_addr,
+                stop_tx,
+            }),
+        };
+        tracing::info!(target: "hyperbun::server", %local_addr, routes = self.table.routes().len(), "listening");
+        let accept = AcceptLoop {
+            listener,
+            table: self.table,
+            config: self.config,
+            server: server.clone(),
+            stop: stop_rx,
+        };
+        tokio::spawn(accept.run());
+        Ok(server)
+    }
+}
+
+/// A handle to a running server: cheap to clone, usable from any task, and available to
+/// handlers as an extractor.
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    local_addr: SocketAddr,
+    /// `true` once stopping. Every live connection (and the accept loop) holds a receiver,
+    /// so `closed()` on this sender resolves exactly when the last one has finished.
+    stop_tx: watch::Sender<bool>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.shared.local_addr)
+            .field("stopping", &self.is_stopping())
+            .finish()
+    }
+}
+
+impl Server {
+    /// The address the server is bound to (with the real port when bound to port 0).
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// Stops the server gracefully: stops accepting connections, lets every request in
+    /// flight finish and its response go out, closes idle keep-alive connections, and then
+    /// returns. Calling it again (or from several tasks) waits for the same shutdown.
+    ///
+    /// A handler that wants to stop its own server must not await this inline (it would
+    /// wait for itself); spawn it: `tokio::spawn(async move { server.stop().await })`.
+    pub async fn stop(&self) {
+        self.shared.stop_tx.send_replace(true);
+        self.stopped().await;
+    }
+
+    /// Waits until the server has stopped, without asking it to.
+    pub async fn stopped(&self) {
+        self.shared.stop_tx.closed().await;
+    }
+
+    /// True once [`stop`](Self::stop) has been called.
+    #[must_use]
+    pub fn is_stopping(&self) -> bool {
+        *self.shared.stop_tx.borrow()
+    }
+}
+
+struct AcceptLoop {
+    listener: TcpListener,
+    table: Arc<RouteTable>,
+    config: ServerConfig,
+    server: Server,
+    stop: watch::Receiver<bool>,
+}
+
+impl AcceptLoop {
+    async fn run(mut self) {
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.config.get_header_read_timeout())
+            .keep_alive(self.config.get_keep_alive());
+        let http = Arc::new(http);
+        loop {
+            let accepted = tokio::select! {
+                biased;
+                _ = self.stop.wait_for(|stopping| *stopping) => break,
+                accepted = self.listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => self.spawn_connection(&http, stream, peer),
+                Err(e) => {
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    tracing::warn!(target: "hyperbun::server", "accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        drop(self.listener);
+        tracing::info!(target: "hyperbun::server", local_addr = %self.server.local_addr(), "stopped accepting; finishing in-flight requests");
+    }
+
+    fn spawn_connection(
+        &self,
+        http: &Arc<hyper::server::conn::http1::Builder>,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) {
+        let _ = stream.set_nodelay(true);
+        let service = ConnService {
+            table: Arc::clone(&self.table),
+            server: self.server.clone(),
+            remote_addr: peer,
+            body_limit: self.config.get_max_request_body_size(),
+        };
+        let http = Arc::clone(http);
+        let mut stop = self.stop.clone();
+        tokio::spawn(async move {
+            let conn = http
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            let finished = tokio::select! {
+                result = conn.as_mut() => Some(result),
+                _ = stop.wait_for(|stopping| *stopping) => None,
+            };
+            let result = match finished {
+                Some(result) => result,
+                None => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(target: "hyperbun::server", %peer, "connection ended with an error: {e}");
+            }
+            drop(stop);
+        });
+    }
+}
+
+/// The hyper service for one connection.
+struct ConnService {
+    table: Arc<RouteTable>,
+    server: Server,
+    remote_addr: SocketAddr,
+    body_limit: usize,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for ConnService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Dispatch;
+
+    fn call(&self, req: http::Request<Incoming>) -> Dispatch {
+        let (route, params, head) = match self.table.lookup(req.method(), req.uri().path()) {
+            Lookup::Found {
+                route,
+                params,
+                head,
+            } => (route, params, head),
+            Lookup::NotFound => {
+                return Dispatch::ready((StatusCode::NOT_FOUND, "Not Found").into_response());
+            }
+            Lookup::Options(allow) => {
+                let mut response = StatusCode::NO_CONTENT.into_response();
+                response.headers_mut().insert(header::ALLOW, allow.clone());
+                return Dispatch::ready(response);
+            }
+            Lookup::MethodNotAllowed(allow) => {
+                let mut response =
+                    (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").into_response();
+                response.headers_mut().insert(header::ALLOW, allow.clone());
+                return Dispatch::ready(response);
+            }
+        };
+        let limit = route.body_limit.unwrap_or(self.body_limit);
+        if declared_length(&req).is_some_and(|len| len > limit as u64) {
+            let message = format!("request body is larger than the limit of {limit} bytes");
+            return Dispatch::ready((StatusCode::PAYLOAD_TOO_LARGE, message).into_response());
+        }
+        let req = req.map(|body| Body::incoming(body, limit));
+        let cx = RequestContext {
+            params,
+            server: self.server.clone(),
+            remote_addr: self.remote_addr,
+        };
+        tracing::trace!(target: "hyperbun::server", route = route.name, method = %req.method(), path = req.uri().path(), "dispatch");
+        Dispatch::Handler {
+            future: (route.handler)(req, cx),
+            route,
+            head,
+        }
+    }
+}
+
+fn declared_length<B>(req: &http::Request<B>) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The response future of one request: an immediate answer, or a handler's future (with
+/// panics caught and turned into `500`).
+enum Dispatch {
+    Ready(Option<Response>),
+    Handler {
+        future: ResponseFuture,
+        route: &'static RouteDef,
+        head: bool,
+    },
+}
+
+impl Dispatch {
+    fn ready(response: Response) -> Self {
+        Dispatch::Ready(Some(response))
+    }
+}
+
+impl Future for Dispatch {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Dispatch::Ready(response) => Poll::Ready(Ok(response
+                .take()
+                .expect("bug: Dispatch polled after completion"))),
+            Dispatch::Handler {
+                future,
+                route,
+                head,
+            } => {
+                let polled =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
+                let response = match polled {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(response)) => response,
+                    Err(panic) => {
+                        let why = panic_message(&*panic);
+                        tracing::error!(
+                            target: "hyperbun::server",
+                            route = route.name,
+                            path = route.path,
+                            file = route.location.0,
+                            line = route.location.1,
+                            "handler panicked: {why}"
+                        );
+                        (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+                    }
+                };
+                Poll::Ready(Ok(if *head {
+                    strip_body(response)
+                } else {
+                    response
+                }))
+            }
+        }
+    }
+}
+
+/// A `HEAD` answered by a `GET` handler: same status and headers, no body; the length the
+/// body would have had is kept when it is known.
+fn strip_body(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    if let Some(len) = http_body::Body::size_hint(&body).exact() {
+        parts
+            .headers
+            .entry(header::CONTENT_LENGTH)
+            .or_insert(HeaderValue::from(len));
+    }
+    Response::from_parts(parts, Body::empty())
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)")
+}
