@@ -70,6 +70,36 @@ impl Router {
         self
     }
 
+    /// Which route would answer `method` on `path`: the route's path as declared (e.g.
+    /// `/users/:id`), or `None` when the answer would be `404`, `405` or the automatic
+    /// `OPTIONS`. A `HEAD` request finds the `GET` route when there is no `HEAD` route.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    ///
+    /// #[get("/users/me")]
+    /// async fn me() -> &'static str { "me" }
+    ///
+    /// #[get("/users/:id")]
+    /// async fn user(id: u64) -> String { format!("user {id}") }
+    ///
+    /// let router = hyperbun::router![me, user];
+    /// assert_eq!(router.find(&Method::GET, "/users/me"), Some("/users/me"));
+    /// assert_eq!(router.find(&Method::GET, "/users/7"), Some("/users/:id"));
+    /// assert_eq!(router.find(&Method::HEAD, "/users/7"), Some("/users/:id"));
+    /// assert_eq!(router.find(&Method::POST, "/users/7"), None);
+    /// assert_eq!(router.find(&Method::GET, "/nope"), None);
+    /// ```
+    #[must_use]
+    pub fn find(&self, method: &Method, path: &str) -> Option<&'static str> {
+        match self.table.lookup(method, path) {
+            Lookup::Found { route, .. } => Some(route.path),
+            _ => None,
+        }
+    }
+
     /// The routes, in the order they were given to [`router!`](crate::router): method list
     /// (empty for any method) and path as written.
     pub fn routes(&self) -> impl Iterator<Item = (&'static [Method], &'static str)> + '_ {
