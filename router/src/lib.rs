@@ -43,6 +43,14 @@ pub type Request<B = Body> = http::Request<B>;
 /// An HTTP response with a hyperbun [`Body`].
 pub type Response<B = Body> = http::Response<B>;
 
+/// Long-form guides.
+pub mod guide {
+    #[doc = include_str!("../docs/routing.md")]
+    pub mod routing {}
+    #[doc = include_str!("../docs/serving.md")]
+    pub mod serving {}
+}
+
 /// Everything a handler file usually needs: `use hyperbun::prelude::*;`.
 pub mod prelude {
     pub use crate::{
