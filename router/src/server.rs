@@ -143,11 +143,19 @@ impl Server {
     /// flight finish and its response go out, closes idle keep-alive connections, and then
     /// returns. Calling it again (or from several tasks) waits for the same shutdown.
     ///
+    /// A connection whose client has sent part of a request's headers counts as in flight
+    /// until the [header read timeout](crate::ServerConfig::header_read_timeout) (10 s by
+    /// default) closes it; with the timeout turned off, such a client can delay `stop`
+    /// indefinitely.
+    ///
     /// A handler that wants to stop its own server must not await this inline (it would
     /// wait for itself); spawn it: `tokio::spawn(async move { server.stop().await })`.
     pub async fn stop(&self) {
-        self.shared.stop_tx.send_replace(true);
+        let first = !self.shared.stop_tx.send_replace(true);
         self.stopped().await;
+        if first {
+            tracing::info!(target: "hyperbun::server", local_addr = %self.shared.local_addr, "stopped");
+        }
     }
 
     /// Waits until the server has stopped, without asking it to.
