@@ -68,7 +68,7 @@ async fn html_response_is_text_html() {
 #[tokio::test]
 async fn bytes_and_vec_responses_are_octet_stream() {
     #[get("/bytes")]
-    async fn bytes() -> Bytes {
+    async fn octets() -> Bytes {
         Bytes::from_static(&[0, 1, 2, 255])
     }
 
@@ -77,7 +77,7 @@ async fn bytes_and_vec_responses_are_octet_stream() {
         vec![9, 8, 7]
     }
 
-    let app = spawn(hyperbun::router![bytes, vector]).await;
+    let app = spawn(hyperbun::router![octets, vector]).await;
     let reply = get(app.addr, "/bytes").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("content-type"), "application/octet-stream");

@@ -98,7 +98,7 @@ async fn chunked_json_within_the_limit_is_accepted() {
 #[tokio::test]
 async fn every_body_extractor_enforces_the_limit() {
     #[post("/bytes")]
-    async fn bytes(body: Bytes) -> String {
+    async fn raw(body: Bytes) -> String {
         body.len().to_string()
     }
 
@@ -117,7 +117,7 @@ async fn every_body_extractor_enforces_the_limit() {
         f.a.len().to_string()
     }
 
-    let app = spawn(small_limit(hyperbun::router![bytes, string, form])).await;
+    let app = spawn(small_limit(hyperbun::router![raw, string, form])).await;
     let over = format!("a={}", "x".repeat(LIMIT));
     let form_type = "application/x-www-form-urlencoded";
     for path in ["/bytes", "/string", "/form"] {

@@ -28,7 +28,7 @@ pub(crate) fn route(kind: RouteKind, attr: TokenStream, item: TokenStream) -> To
 }
 
 fn expand_route(kind: RouteKind, attr: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
-    let args = args::parse(kind, attr)?;
+    let args = args::parse(kind, attr, item.sig.ident.span())?;
     let path = path::parse(&args.path.value())
         .map_err(|e| syn::Error::new(args.path.span(), e.message(&args.path.value())))?;
     let cx = Ctxt::default();

@@ -85,11 +85,17 @@ impl RequestContext {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument here",
-    label = "not a path parameter, and not an extractor that leaves the body alone",
-    note = "only the last argument may read the body (`Json`, `Form`, `Bytes`, `String`, `Request`); \
-            other arguments are path parameters (named like a `:param` in the route) or implement \
-            `hyperbun::extract::FromRequestParts` (`Query<T>`, `HeaderMap`, `Method`, `Uri`, `Server`, \
-            `RemoteAddr`, `Option<T>`)"
+    label = "not a path parameter, and not an extractor that can be used here",
+    note = "an argument named like a `:param` of the route path receives that parameter; \
+            every other argument is an extractor",
+    note = "any argument may be an extractor that leaves the body alone: `Query<T>`, `HeaderMap`, \
+            `Method`, `Uri`, `Server`, `RemoteAddr`, `Option<T>`, or a type that implements \
+            `hyperbun::extract::FromRequestParts`",
+    note = "only the last argument may read the body: `Json<T>`, `Form<T>`, `Bytes`, `String`, \
+            `Request`, or a type that implements `hyperbun::extract::FromRequest`; \
+            move such an argument to the end",
+    note = "`Query<T>`, `Json<T>` and `Form<T>` need `T: serde::Deserialize`: \
+            `#[derive(serde::Deserialize)]`"
 )]
 pub trait FromRequestParts: Sized {
     /// The response sent instead of calling the handler when extraction fails.
@@ -107,10 +113,14 @@ pub trait FromRequestParts: Sized {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
     label = "not a path parameter, and not an extractor",
-    note = "handler arguments are path parameters (named like a `:param` in the route) or extractors: \
-            `Query<T>`, `HeaderMap`, `Method`, `Uri`, `Server`, `RemoteAddr`, `Option<T>`, and as the last \
-            argument `Json<T>`, `Form<T>`, `Bytes`, `String` or `Request`; \
-            implement `hyperbun::extract::FromRequestParts` for your own"
+    note = "an argument named like a `:param` of the route path receives that parameter; \
+            every other argument is an extractor",
+    note = "extractors are `Query<T>`, `HeaderMap`, `Method`, `Uri`, `Server`, `RemoteAddr`, \
+            `Option<T>`, and as the last argument `Json<T>`, `Form<T>`, `Bytes`, `String` or \
+            `Request`; implement `hyperbun::extract::FromRequestParts` (or `FromRequest`, which may \
+            read the body) for your own",
+    note = "`Query<T>`, `Json<T>` and `Form<T>` need `T: serde::Deserialize`: \
+            `#[derive(serde::Deserialize)]`"
 )]
 pub trait FromRequest: Sized {
     /// The response sent instead of calling the handler when extraction fails.

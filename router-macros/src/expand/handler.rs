@@ -1,19 +1,25 @@
-//! The output of a route attribute: the user's function unchanged, plus
-//! - a hidden, uninhabited type of the same name that implements `Route` (the route's
-//!   description and the adapter that extracts arguments and calls the function), and
-//! - a hidden `macro_rules!` shim, also imported under the function's name, that hands the
-//!   route's method and path literal to `router!` so it can check the whole table.
+//! The output of a route attribute: the user's function unchanged, plus a hidden module of
+//! the same name holding
+//! - `Handler`, an uninhabited type that implements `Route` (the route's description and the
+//!   adapter that extracts arguments and calls the function), and
+//! - `route!`, a re-export of a `macro_rules!` shim that hands the route's methods and path
+//!   literal to `router!`, so it can check the whole table.
 //!
-//! A fn (value namespace), a type (type namespace) and a macro (macro namespace) can share
-//! one name, so `use handlers::index;` brings all three, and `router![handlers::index]`
-//! reaches both the shim and the `Route` impl through the path the user wrote.
+//! A fn (value namespace) and a module (type namespace) can share one name, so
+//! `use handlers::index;` brings both, and `router![handlers::index]` reaches
+//! `handlers::index::route!` and `handlers::index::Handler` through the path the user wrote.
+//! Nothing is added to the macro namespace, so a handler may be called `vec`, `json` or
+//! `info` without shadowing the macros of that name. The shim itself is named
+//! `__hyperbun_route_<name>_<hash>`: it lives in the textual scope of the handler's module
+//! (reaching the hidden module inside it, even in a fn body) and never collides.
 
 use std::hash::{Hash, Hasher};
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, Ident, ItemFn, LitStr, ReturnType, Visibility};
+use syn::{Expr, Ident, ItemFn, LitStr, ReturnType, Type, Visibility};
 
 use crate::parse::handler::{Arg, ArgKind};
 use crate::parse::path::RoutePath;
@@ -37,63 +43,88 @@ fn shim_ident(name: &Ident) -> Ident {
     format_ident!("__hyperbun_route_{}_{:x}", name, hasher.finish())
 }
 
-/// `macro_rules!` cannot be re-exported beyond the crate, so a `pub` handler's shim is
-/// `pub(crate)`: routers are assembled in the crate that declares their handlers.
-fn shim_visibility(vis: &Visibility) -> TokenStream {
+/// The visibility of the hidden module: the function's if it is `pub`, otherwise
+/// `pub(crate)`. `route!` inside it is always `pub(crate)` (`macro_rules!` cannot be
+/// re-exported beyond the crate: routers are assembled in the crate that declares their
+/// handlers). Neither is ever more private than the crate, so when `router![api::index]`
+/// names a function it cannot see, the one error is rustc's "function `index` is private"
+/// (`router!` names the function too), not one about a hidden item.
+fn hidden_visibility(vis: &Visibility) -> TokenStream {
     match vis {
-        Visibility::Inherited => quote!(),
-        Visibility::Public(_) => quote!(pub(crate)),
-        Visibility::Restricted(r) => quote!(#r),
+        Visibility::Public(_) => quote!(#vis),
+        Visibility::Inherited | Visibility::Restricted(_) => quote!(pub(crate)),
     }
 }
 
-/// The shim: appends this route's description to the router's state and continues.
-pub(crate) fn shim(item: &ItemFn, route_info: &TokenStream) -> TokenStream {
+/// The shim and the hidden module that re-exports it as `route!`; `handler_type` adds the
+/// `Handler` type (absent in fallback output, where `router!` skips the route).
+pub(crate) fn hidden_module(
+    item: &ItemFn,
+    route_info: &TokenStream,
+    handler_type: Option<TokenStream>,
+) -> TokenStream {
     let name = &item.sig.ident;
     let shim = shim_ident(name);
-    let vis = shim_visibility(&item.vis);
+    let vis = hidden_visibility(&item.vis);
     let private = private();
-    quote! {
+    let shim_def = quote! {
         #[doc(hidden)]
         #[allow(unused_macros)]
         macro_rules! #shim {
-            ($($state:tt)*) => { #private::router_step! { $($state)* #route_info } };
+            (@current $($state:tt)*) => {
+                #private::router_step! { @current $($state)* #route_info }
+            };
         }
+    };
+    // Spanned at the handler's name, so a clash with a module or type of that name is
+    // reported there.
+    let module = quote_spanned! {name.span()=>
         #[doc(hidden)]
-        #[allow(unused_imports)]
-        #vis use #shim as #name;
-    }
+        #[allow(non_snake_case, unreachable_pub)]
+        #vis mod #name {
+            #[allow(unused_imports)]
+            pub(crate) use #shim as route;
+            #handler_type
+        }
+    };
+    quote!(#shim_def #module)
 }
 
 pub(crate) fn expand(model: &RouteModel<'_>) -> TokenStream {
     let item = model.item;
     let name = &item.sig.ident;
-    let vis = &item.vis;
     let private = private();
     let path_lit = model.path_lit;
     let methods = &model.methods;
     let route_info = quote!([http [#(#methods)*] #path_lit]);
-    let shim = shim(item, &route_info);
+    let hidden = hidden_module(
+        item,
+        &route_info,
+        Some(quote! {
+            #[allow(dead_code)]
+            pub enum Handler {}
+        }),
+    );
     let method_idents = methods.iter().map(|m| Ident::new(m, Span::call_site()));
     let pattern = &model.path.pattern;
     let name_str = name.to_string();
     let body_limit = match model.body_limit {
-        Some(expr) => quote_spanned!(expr.span()=> ::core::option::Option::Some(#expr)),
+        // Through a `usize` binding, so a wrong type is "expected `usize`" at the expression.
+        Some(expr) => quote_spanned! {expr.span()=> {
+            let limit: usize = #expr;
+            ::core::option::Option::Some(limit)
+        }},
         None => quote!(::core::option::Option::None),
     };
     let adapter = adapter(model);
     quote! {
         #item
 
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, dead_code, unreachable_pub)]
-        #vis enum #name {}
-
-        #shim
+        #hidden
 
         const _: () = {
             #[automatically_derived]
-            impl #private::Route for #name {
+            impl #private::Route for #name::Handler {
                 const DEF: #private::RouteDef = #private::RouteDef {
                     methods: &[#(#private::Method::#method_idents),*],
                     path: #path_lit,
@@ -126,13 +157,15 @@ fn adapter(model: &RouteModel<'_>) -> TokenStream {
         let bind = match arg.kind {
             ArgKind::Param(index) => {
                 let param_name = &model.path.params[index].name;
+                let from_str =
+                    trait_call(ty, quote!(::core::str::FromStr), "from_str", quote!(&__raw));
                 quote_spanned! {ty.span()=>
                     let #var: #ty = {
                         let __raw = match #private::param(&__parts, &__cx, #index, #param_name) {
                             ::core::result::Result::Ok(raw) => raw,
                             ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
                         };
-                        match <#ty as ::core::str::FromStr>::from_str(&__raw) {
+                        match #from_str {
                             ::core::result::Result::Ok(value) => value,
                             ::core::result::Result::Err(error) => {
                                 #[allow(unused_imports)]
@@ -144,19 +177,30 @@ fn adapter(model: &RouteModel<'_>) -> TokenStream {
                     };
                 }
             }
-            ArgKind::Head => quote_spanned! {ty.span()=>
-                let #var = match <#ty as #private::FromRequestParts>::from_request_parts(&mut __parts, &__cx).await {
+            ArgKind::Head => {
+                let extract = trait_call_await(
+                    ty,
+                    quote!(#private::FromRequestParts),
+                    "from_request_parts",
+                    quote!(&mut __parts, &__cx),
+                );
+                quote_spanned! {ty.span()=>
+                let #var = match #extract {
                     ::core::result::Result::Ok(value) => value,
                     ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
                 };
-            },
+                }
+            }
             ArgKind::Whole => {
                 needs_body = true;
+                let extract = trait_call_await(
+                    ty,
+                    quote!(#private::FromRequest),
+                    "from_request",
+                    quote!(#private::Request::from_parts(__parts, __body), &__cx),
+                );
                 quote_spanned! {ty.span()=>
-                    let #var = match <#ty as #private::FromRequest>::from_request(
-                        #private::Request::from_parts(__parts, __body),
-                        &__cx,
-                    ).await {
+                    let #var = match #extract {
                         ::core::result::Result::Ok(value) => value,
                         ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
                     };
@@ -180,13 +224,30 @@ fn adapter(model: &RouteModel<'_>) -> TokenStream {
         quote!(_)
     };
     let call = if item.sig.asyncness.is_some() {
-        quote!(#name(#(#vars),*).await)
+        // The handler's future must be `Send` (the server may move it between threads at an
+        // `.await`). Checked here by coercion, at the handler's name, so the error reads
+        // "future returned by `name` is not `Send`" and names nothing generated.
+        let send = quote_spanned! {name.span()=>
+            &__future as &(dyn ::core::future::Future<Output = _> + ::core::marker::Send)
+        };
+        quote! {{
+            let __future = #name(#(#vars),*);
+            let _ = #send;
+            __future.await
+        }}
     } else {
         quote!(#name(#(#vars),*))
     };
     let respond = match &item.sig.output {
-        ReturnType::Type(_, ty) => quote_spanned!(ty.span()=> #private::into_response(__output)),
-        ReturnType::Default => quote!(#private::into_response(__output)),
+        // `<T as IntoResponse>` at the user's return type: a type that is not a response is
+        // reported there, once. An `impl Trait` cannot be named that way (and is a response).
+        ReturnType::Type(_, ty) if !contains_impl_trait(ty) => trait_call(
+            ty,
+            quote!(#private::IntoResponse),
+            "into_response",
+            quote!(__output),
+        ),
+        ReturnType::Type(..) | ReturnType::Default => quote!(#private::into_response(__output)),
     };
     quote! {
         #[allow(unused_mut, unused_variables, clippy::all)]
@@ -203,4 +264,52 @@ fn adapter(model: &RouteModel<'_>) -> TokenStream {
             })
         }
     }
+}
+
+/// `<TY as TRAIT>::function(ARGS)`, spanned so that the call covers the user's type: its
+/// first token has the span of the type's first token, and its last ones (`>::function(…)`)
+/// that of the type's last token. The compiler reports an unmet `TY: TRAIT` (or a bound of the
+/// impl it would use) at the call, at the path, at `<TY as TRAIT>` and at the type inside it;
+/// with equal spans they are one error. (With `Span::join`, unstable, this would be simpler.)
+fn trait_call(
+    ty: &Type,
+    trait_path: TokenStream,
+    function: &str,
+    args: TokenStream,
+) -> TokenStream {
+    let mut tokens = ty.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    let open = quote_spanned!(first=> <);
+    let close = quote_spanned!(last=> >::);
+    let function = Ident::new(function, last);
+    let mut args = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, args);
+    args.set_span(last);
+    quote_spanned!(first=> #open #ty as #trait_path #close #function #args)
+}
+
+/// [`trait_call`]`.await`. If `TY: TRAIT` holds only under a bound of the impl that does not
+/// (`Query<T>` where `T` is not `Deserialize`), the compiler reports that bound again at the
+/// `.await`, a single token; spanned at the type's first token, that error too points at the
+/// user's type.
+fn trait_call_await(
+    ty: &Type,
+    trait_path: TokenStream,
+    function: &str,
+    args: TokenStream,
+) -> TokenStream {
+    let call = trait_call(ty, trait_path, function, args);
+    quote_spanned!(ty.span()=> #call.await)
+}
+
+/// Whether `impl Trait` appears anywhere in the type (it cannot be named in an expression).
+fn contains_impl_trait(ty: &Type) -> bool {
+    fn walk(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+            proc_macro2::TokenTree::Group(group) => walk(group.stream()),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream())
 }

@@ -1,10 +1,10 @@
 //! `router![a, b, …]`: the compile-time routing table.
 //!
-//! `router!` cannot read another item's attributes, so each route attribute leaves a
-//! `macro_rules!` shim under the handler's name (see `expand::handler`). `router!` calls the
-//! first handler's shim with the list still to visit; each shim appends its route's method
-//! list and path literal (still carrying the user's span) and calls `router_step!`, which
-//! calls the next shim, until the list is empty. The last step sees every route at once,
+//! `router!` cannot read another item's attributes, so each route attribute leaves a hidden
+//! module under the handler's name with a `route!` shim (see `expand::handler`). `router!`
+//! calls the first handler's `route!` with the list still to visit; each shim appends its
+//! route's method list and path literal (still carrying the user's span) and calls
+//! `router_step!`, which calls the next shim, until the list is empty. The last step sees every route at once,
 //! checks that no two can match the same request (inserting every pattern into the same
 //! matcher the runtime uses), and emits a `const` table of `RouteDef`s.
 
@@ -111,11 +111,35 @@ impl Parse for Step {
 
 /// Expands `router![…]`: starts the chain at the first handler's shim.
 pub(crate) fn router(input: RouterInput) -> TokenStream {
+    if let Err(e) = handler_listed_twice(&input.handlers) {
+        return e.to_compile_error();
+    }
     let mut handlers = input.handlers.into_iter();
     match handlers.next() {
         None => finish(&[]),
         Some(first) => call_shim(&first, &handlers.collect::<Vec<_>>(), &[]),
     }
+}
+
+/// RULE router/handler-listed-twice: each handler appears once in `router![…]`.
+fn handler_listed_twice(handlers: &Punctuated<Path, Token![,]>) -> syn::Result<()> {
+    let text = |p: &Path| p.to_token_stream().to_string().replace(' ', "");
+    for (i, handler) in handlers.iter().enumerate() {
+        if handlers
+            .iter()
+            .take(i)
+            .any(|earlier| text(earlier) == text(handler))
+        {
+            return Err(syn::Error::new_spanned(
+                handler,
+                format!(
+                    "handler `{}` is listed more than once; remove this one",
+                    text(handler)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Expands `router_step!{…}`: continues with the next shim, or finishes.
@@ -127,10 +151,10 @@ pub(crate) fn step(step: Step) -> TokenStream {
     }
 }
 
-fn call_shim(shim: &Path, next: &[Path], routes: &[(Path, RouteInfo)]) -> TokenStream {
+fn call_shim(handler: &Path, next: &[Path], routes: &[(Path, RouteInfo)]) -> TokenStream {
     let routes = routes.iter().map(|(path, info)| quote!((#path #info)));
     quote! {
-        #shim! { @current #shim @next [#(#next),*] @routes [#(#routes)*] }
+        #handler::route! { @current #handler @next [#(#next),*] @routes [#(#routes)*] }
     }
 }
 
@@ -142,11 +166,12 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
     // Per distinct pattern: the routes that share it.
     let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
     let mut valid = true;
-    for (i, (_, info)) in routes.iter().enumerate() {
+    for (i, (handler, info)) in routes.iter().enumerate() {
         let RouteInfo::Http { methods, path: lit } = info else {
             valid = false;
             continue;
         };
+        let at = user_span(lit, handler);
         let Ok(parsed) = path::parse(&lit.value()) else {
             valid = false;
             continue;
@@ -156,7 +181,7 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
                 .iter()
                 .find(|&&j| methods_overlap(methods, &routes[j].1))
             {
-                cx.error_at(lit.span(), overlap_message(routes, first, i));
+                cx.error_at(at, overlap_message(routes, first, i));
             }
             group.push(i);
             continue;
@@ -165,9 +190,9 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
             Ok(()) => seen.push((parsed.pattern, vec![i])),
             Err(matchit::InsertError::Conflict { with }) => {
                 let first = seen.iter().find(|(p, _)| *p == with).map(|(_, g)| g[0]);
-                cx.error_at(lit.span(), conflict_message(routes, first, i));
+                cx.error_at(at, conflict_message(routes, first, i));
             }
-            Err(e) => cx.error_at(lit.span(), format!("invalid route path: {e}")),
+            Err(e) => cx.error_at(at, format!("invalid route path: {e}")),
         }
     }
     if let Err(e) = cx.check() {
@@ -180,11 +205,28 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
     }
     let defs = routes
         .iter()
-        .map(|(path, _)| quote!(<#path as #private::Route>::DEF));
+        .map(|(path, _)| quote!(<#path::Handler as #private::Route>::DEF));
+    let handlers = routes.iter().map(|(path, _)| path);
     quote! {{
+        // Names each handler function at the user's path: one the router cannot see is
+        // reported as rustc's "function `…` is private" (the hidden items are `pub(crate)`).
+        const _: () = { #(let _ = #handlers;)* };
         const __HYPERBUN_ROUTES: &[#private::RouteDef] = &[#(#defs),*];
         #private::Router::__from_table(__HYPERBUN_ROUTES)
     }}
+}
+
+/// Where to report a route: at its path literal, but resolved like the handler's name in
+/// `router![…]`. The literal reaches this macro through the handler's `macro_rules!` shim,
+/// which marks it as macro-generated, and the compiler would then add "in this macro
+/// invocation" and a note about macros the user never wrote; the handler's name in the
+/// user's own `router![…]` carries no such mark.
+fn user_span(lit: &LitStr, handler: &Path) -> Span {
+    let anchor = handler
+        .segments
+        .first()
+        .map_or_else(Span::call_site, |s| s.ident.span());
+    lit.span().resolved_at(anchor)
 }
 
 fn methods_of(info: &RouteInfo) -> &[LitStr] {
@@ -241,9 +283,15 @@ fn overlap_message(routes: &[(Path, RouteInfo)], first: usize, second: usize) ->
     } else {
         "conflicting routes"
     };
+    let any = methods_of(&routes[first].1).is_empty() || methods_of(&routes[second].1).is_empty();
+    let fix = if any {
+        "#[any] answers every method, so it must be the only route at its path; list the methods \
+         it should answer with #[route(\"…\", method = \"…\")], or remove one"
+    } else {
+        "remove one, or give them different methods or paths"
+    };
     format!(
-        "{what}: {} matches the same requests as {}, first defined at {}; \
-         remove one, or give them different methods or paths",
+        "{what}: {} matches the same requests as {}, first defined at {}; {fix}",
         describe(routes, second),
         describe(routes, first),
         location(routes, first),

@@ -47,14 +47,38 @@ impl PathError {
                 collapse_slashes(path)
             ),
             PathError::CatchAllNotLast(name) => format!(
-                "catch-all `*{name}` must be the last segment of the path; it matches the rest of the path"
+                "catch-all `*{name}` must be the last segment of the path, since it matches the rest \
+                 of the path; move it to the end, or write `:{name}` to match one segment"
             ),
-            PathError::InvalidParamName(segment) => format!(
-                "invalid parameter `{segment}`: a parameter is `:name` or `*name` where name is a Rust identifier"
-            ),
-            PathError::DuplicateParam(name) => {
-                format!("parameter `{name}` appears more than once in the path; give each a distinct name")
+            PathError::InvalidParamName(segment) => {
+                let (sigil, name) = segment.split_at(1);
+                let fix = if name.is_empty() {
+                    format!("give it a name, e.g. `{sigil}id`")
+                } else {
+                    let ident: String = name
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                        .collect();
+                    let ident = if ident.starts_with(|c: char| c.is_ascii_digit()) {
+                        format!("_{ident}")
+                    } else {
+                        ident
+                    };
+                    if is_ident(&ident) {
+                        format!("write `{sigil}{ident}`")
+                    } else {
+                        format!("write e.g. `{sigil}id`")
+                    }
+                };
+                format!(
+                    "invalid parameter `{segment}`: a parameter is a whole segment `:name` or `*name` \
+                     where name is a Rust identifier (the handler argument it binds); {fix}"
+                )
             }
+            PathError::DuplicateParam(name) => format!(
+                "parameter `{name}` appears more than once in the path: each binds the handler \
+                 argument of its name; give each a distinct name, with an argument for each"
+            ),
             PathError::ForbiddenChar(c) => format!(
                 "route paths cannot contain `{c}`: it starts the {} of a URL, which routes do not match; \
                  read it with `Query<T>`",
@@ -209,5 +233,14 @@ mod tests {
         assert!(PathError::EmptySegment
             .message("/a//b")
             .contains("\"/a/b\""));
+        assert!(PathError::InvalidParamName(":user-id".into())
+            .message("/u/:user-id")
+            .contains("`:user_id`"));
+        assert!(PathError::InvalidParamName(":".into())
+            .message("/u/:")
+            .contains("`:id`"));
+        assert!(PathError::InvalidParamName("*1st".into())
+            .message("/u/*1st")
+            .contains("`*_1st`"));
     }
 }
