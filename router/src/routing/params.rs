@@ -16,18 +16,20 @@ pub(crate) struct PathParams {
 }
 
 impl PathParams {
-    /// Records matchit's parameters (named `p0`, `p1`, … by the route macro) as offsets into
-    /// `path`, which must be the string they were matched against.
+    /// Records matchit's parameters as offsets into `path`, which must be the string they
+    /// were matched against. matchit yields them in pattern order, which is the order the
+    /// route macro numbered them (`p0`, `p1`, …), so their position is their index.
     pub(crate) fn from_match(path: &str, params: &matchit::Params<'_, '_>) -> Self {
-        let mut ranges: SmallVec<[(u32, u32); 4]> = smallvec::smallvec![(0, 0); params.len()];
         let base = path.as_ptr() as usize;
-        for (key, value) in params.iter() {
-            let index: usize = key[1..]
-                .parse()
-                .expect("bug: route parameters are named p<N>");
-            let start = value.as_ptr() as usize - base;
-            ranges[index] = (start as u32, (start + value.len()) as u32);
-        }
+        let ranges = params
+            .iter()
+            .enumerate()
+            .map(|(_i, (_key, value))| {
+                debug_assert_eq!(_key, format!("p{_i}"), "bug: parameters out of pattern order");
+                let start = value.as_ptr() as usize - base;
+                (start as u32, (start + value.len()) as u32)
+            })
+            .collect();
         PathParams { ranges }
     }
 
