@@ -25,7 +25,11 @@ impl PathParams {
             .iter()
             .enumerate()
             .map(|(_i, (_key, value))| {
-                debug_assert_eq!(_key, format!("p{_i}"), "bug: parameters out of pattern order");
+                debug_assert_eq!(
+                    _key,
+                    format!("p{_i}"),
+                    "bug: parameters out of pattern order"
+                );
                 let start = value.as_ptr() as usize - base;
                 (start as u32, (start + value.len()) as u32)
             })
