@@ -259,22 +259,31 @@ fn content_type_is(headers: &HeaderMap, want: &str, suffix: Option<&str>) -> boo
         })
 }
 
+/// The body of a request whose `Content-Type` must be `want` (or, with `suffix`, end in it,
+/// like `application/ld+json`): `415` for another type, `413` over the body limit.
+async fn read_typed_body(
+    req: Request,
+    want: &str,
+    suffix: Option<&str>,
+) -> Result<Bytes, (StatusCode, String)> {
+    if !content_type_is(req.headers(), want, suffix) {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("expected a request with `Content-Type: {want}`"),
+        ));
+    }
+    req.into_body().to_bytes().await.map_err(|e| body_error(&e))
+}
+
 /// The request body parsed as JSON: `415` unless `Content-Type` is `application/json` (or
 /// `…+json`), `413` over the body limit, `400` if it does not parse or does not fit `T`.
 impl<T: DeserializeOwned> FromRequest for Json<T> {
     type Rejection = JsonRejection;
 
     async fn from_request(req: Request, _cx: &RequestContext) -> Result<Self, Self::Rejection> {
-        if !content_type_is(req.headers(), "application/json", Some("+json")) {
-            return Err(JsonRejection::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "expected a request with `Content-Type: application/json`",
-            ));
-        }
-        let bytes = req.into_body().to_bytes().await.map_err(|e| {
-            let (status, message) = body_error(&e);
-            JsonRejection::new(status, message)
-        })?;
+        let bytes = read_typed_body(req, "application/json", Some("+json"))
+            .await
+            .map_err(|(status, message)| JsonRejection::new(status, message))?;
         serde_json::from_slice(&bytes).map(Json).map_err(|e| {
             JsonRejection::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
         })
@@ -305,16 +314,9 @@ impl<T: DeserializeOwned> FromRequest for Form<T> {
     type Rejection = FormRejection;
 
     async fn from_request(req: Request, _cx: &RequestContext) -> Result<Self, Self::Rejection> {
-        if !content_type_is(req.headers(), "application/x-www-form-urlencoded", None) {
-            return Err(FormRejection::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "expected a request with `Content-Type: application/x-www-form-urlencoded`",
-            ));
-        }
-        let bytes = req.into_body().to_bytes().await.map_err(|e| {
-            let (status, message) = body_error(&e);
-            FormRejection::new(status, message)
-        })?;
+        let bytes = read_typed_body(req, "application/x-www-form-urlencoded", None)
+            .await
+            .map_err(|(status, message)| FormRejection::new(status, message))?;
         serde_urlencoded::from_bytes(&bytes).map(Form).map_err(|e| {
             FormRejection::new(StatusCode::BAD_REQUEST, format!("invalid form body: {e}"))
         })
