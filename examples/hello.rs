@@ -36,6 +36,40 @@ async fn main() -> std::io::Result<()> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
-    let router = hyperbun::router![index, user, echo];
-    router.serve(port).await
+    app().serve(port).await
+}
+
+/// The routes, shared by `main` and the tests below.
+fn app() -> Router {
+    hyperbun::router![index, user, echo]
+}
+
+#[cfg(test)]
+mod tests {
+    use hyperbun::prelude::{json, StatusCode};
+    use hyperbun_tests::{get, post, spawn};
+
+    #[tokio::test]
+    async fn every_route_answers_as_documented() {
+        let app = spawn(super::app()).await;
+
+        let reply = get(app.addr, "/").await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.header("content-type"), "application/json");
+        assert_eq!(reply.text(), r#"{"message":"Hello, world!"}"#);
+
+        let reply = get(app.addr, "/users/42").await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.text(), "user 42");
+
+        let reply = get(app.addr, "/users/abc").await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply.text().contains("`id`"), "{}", reply.text());
+
+        let reply = post(app.addr, "/echo", "application/json", r#"{"a":[1,2]}"#).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.json(), json!({ "a": [1, 2] }));
+
+        app.stop().await;
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hyperbun::prelude::*;
-use hyperbun_tests::{connect, get, request, send, spawn, within, ClientBody, RawConn};
+use hyperbun_tests::{connect, fetch, get, request, send, spawn, within, ClientBody, RawConn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -437,4 +437,44 @@ async fn bind_serves_on_the_given_address_and_stop_is_idempotent() {
     within("stopped", server.stopped()).await;
     assert!(server.is_stopping());
     assert_not_served(addr).await;
+}
+
+#[tokio::test]
+async fn serve_binds_every_interface_and_returns_once_stopped() {
+    #[get("/addr")]
+    async fn addr(server: Server) -> String {
+        server.local_addr().to_string()
+    }
+
+    #[post("/stop")]
+    async fn halt(server: Server) -> StatusCode {
+        tokio::spawn(async move { server.stop().await });
+        StatusCode::ACCEPTED
+    }
+
+    // A port that was free a moment ago; `serve` takes a port, not a listener.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("find a free port")
+        .port();
+    let serving = tokio::spawn(hyperbun::router![addr, halt].serve(port));
+    let target = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut attempts = 0;
+    while TcpStream::connect(target).await.is_err() {
+        attempts += 1;
+        assert!(attempts < 200, "serve({port}) never accepted a connection");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let reply = get(target, "/addr").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.text(), format!("0.0.0.0:{port}"));
+
+    let reply = fetch(target, Method::POST, "/stop").await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    within("serve() to return after stop", serving)
+        .await
+        .expect("serve task")
+        .expect("serve() returns Ok");
+    assert_not_served(target).await;
 }

@@ -55,7 +55,7 @@ pub mod guide {
 pub mod prelude {
     pub use crate::{
         any, delete, get, head, options, patch, post, put, route, Body, Bytes, Form, HeaderMap,
-        Html, IntoResponse, Json, Method, Query, RemoteAddr, Request, Response, Server,
+        Html, IntoResponse, Json, Method, Query, RemoteAddr, Request, Response, Router, Server,
         ServerConfig, StatusCode, Uri,
     };
     pub use serde_json::{json, Value};

@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
-pub use ::core;
-pub use ::http::request::Parts;
+use ::http::request::Parts;
+
 pub use ::http::Method;
 pub use ::hyperbun_macros::__router_step as router_step;
 
@@ -15,8 +15,8 @@ pub use crate::routing::{
 };
 pub use crate::{Request, Response};
 
-/// A handler as the routing table sees it. `#[get]` and friends implement it on a hidden
-/// type that shares the handler function's name.
+/// A handler as the routing table sees it. `#[get]` and friends implement it on the
+/// `Handler` type of the hidden module that shares the handler function's name.
 pub trait Route {
     /// The route's description.
     const DEF: RouteDef;
