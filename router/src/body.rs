@@ -203,7 +203,7 @@ enum BodyErrorKind {
 }
 
 impl BodyError {
-    fn too_large(limit: usize) -> Self {
+    pub(crate) fn too_large(limit: usize) -> Self {
         BodyError {
             kind: BodyErrorKind::TooLarge { limit },
         }

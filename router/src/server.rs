@@ -19,8 +19,9 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::watch;
 
 use crate::extract::RequestContext;
+use crate::rejection::body_error;
 use crate::routing::{Lookup, ResponseFuture, RouteDef, RouteTable};
-use crate::{Body, IntoResponse, Response, Router, ServerConfig};
+use crate::{Body, BodyError, BodyRejection, IntoResponse, Response, Router, ServerConfig};
 
 impl Router {
     /// Binds `0.0.0.0:port` (every IPv4 interface, like Bun's `port` option) and serves until
@@ -280,8 +281,8 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
         };
         let limit = route.body_limit.unwrap_or(self.body_limit);
         if declared_length(&req).is_some_and(|len| len > limit as u64) {
-            let message = format!("request body is larger than the limit of {limit} bytes");
-            return Dispatch::ready((StatusCode::PAYLOAD_TOO_LARGE, message).into_response());
+            let (status, message) = body_error(&BodyError::too_large(limit));
+            return Dispatch::ready(BodyRejection::new(status, message).into_response());
         }
         let req = req.map(|body| Body::incoming(body, limit));
         let cx = RequestContext {
