@@ -13,14 +13,14 @@ use std::time::Duration;
 /// let config = ServerConfig::default()
 ///     .max_request_body_size(1 << 20)
 ///     .header_read_timeout(Some(Duration::from_secs(5)));
-/// assert_eq!(config.get_max_request_body_size(), 1 << 20);
+/// # let _ = config;
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {
-    max_request_body_size: usize,
-    header_read_timeout: Option<Duration>,
-    keep_alive: bool,
+    pub(crate) max_request_body_size: usize,
+    pub(crate) header_read_timeout: Option<Duration>,
+    pub(crate) keep_alive: bool,
 }
 
 impl Default for ServerConfig {
@@ -61,22 +61,18 @@ impl ServerConfig {
         self.keep_alive = enabled;
         self
     }
+}
 
-    /// The request body limit in bytes; see [`max_request_body_size`](Self::max_request_body_size).
-    #[must_use]
-    pub fn get_max_request_body_size(&self) -> usize {
-        self.max_request_body_size
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// The header read timeout; see [`header_read_timeout`](Self::header_read_timeout).
-    #[must_use]
-    pub fn get_header_read_timeout(&self) -> Option<Duration> {
-        self.header_read_timeout
-    }
-
-    /// Whether keep-alive is on; see [`keep_alive`](Self::keep_alive).
-    #[must_use]
-    pub fn get_keep_alive(&self) -> bool {
-        self.keep_alive
+    /// The defaults the docs promise (Bun's where Bun has one).
+    #[test]
+    fn defaults_match_the_docs() {
+        let config = ServerConfig::default();
+        assert_eq!(config.max_request_body_size, 128 * 1024 * 1024);
+        assert_eq!(config.header_read_timeout, Some(Duration::from_secs(10)));
+        assert!(config.keep_alive);
     }
 }

@@ -183,8 +183,8 @@ impl AcceptLoop {
     async fn run(mut self) {
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
-            .header_read_timeout(self.config.get_header_read_timeout())
-            .keep_alive(self.config.get_keep_alive());
+            .header_read_timeout(self.config.header_read_timeout)
+            .keep_alive(self.config.keep_alive);
         let http = Arc::new(http);
         loop {
             let accepted = tokio::select! {
@@ -216,7 +216,7 @@ impl AcceptLoop {
             table: Arc::clone(&self.table),
             server: self.server.clone(),
             remote_addr: peer,
-            body_limit: self.config.get_max_request_body_size(),
+            body_limit: self.config.max_request_body_size,
         };
         let http = Arc::clone(http);
         let mut stop = self.stop.clone();
