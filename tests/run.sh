@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script):
-# formatting, lints, and every test in the workspace — unit, doc, integration (real servers
+# formatting, lints, the docs (no broken links), and every test in the workspace — unit, doc, integration (real servers
 # on 127.0.0.1 with real clients) and the trybuild ui-tests that document every rule the
 # macros enforce. It installs what the tests need when it is missing, so it passes on a
 # fresh machine.
@@ -21,6 +21,9 @@ cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo doc (broken links and doc warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "cargo test (unit, doc, integration, ui)"
 log=$(mktemp)

@@ -244,7 +244,7 @@ where
 }
 
 /// A JSON body: as a response it serializes `T` with `application/json`; as an extractor it
-/// parses the request body (see [`FromRequest`](crate::FromRequest) for its rejections).
+/// parses the request body (see [`JsonRejection`](crate::JsonRejection) for its rejections).
 ///
 /// # Examples
 ///

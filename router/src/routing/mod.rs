@@ -17,7 +17,6 @@ mod params;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-
 use std::sync::Arc;
 
 use http::{HeaderValue, Method};
