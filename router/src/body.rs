@@ -158,10 +158,9 @@ impl http_body::Body for Body {
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             },
-            Inner::Boxed(body) => match Pin::new(body).poll_frame(cx) {
-                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::other(e)))),
-                other => other.map(|o| o.map(|r| r.map_err(BodyError::other))),
-            },
+            Inner::Boxed(body) => Pin::new(body)
+                .poll_frame(cx)
+                .map(|frame| frame.map(|r| r.map_err(BodyError::other))),
         }
     }
 

@@ -254,7 +254,9 @@ fn content_type_is(headers: &HeaderMap, want: &str, suffix: Option<&str>) -> boo
     essence.eq_ignore_ascii_case(want)
         || suffix.is_some_and(|s| {
             essence.len() > s.len()
-                && essence[essence.len() - s.len()..].eq_ignore_ascii_case(s)
+                && essence
+                    .get(essence.len() - s.len()..)
+                    .is_some_and(|end| end.eq_ignore_ascii_case(s))
                 && essence.contains('/')
         })
 }
