@@ -218,13 +218,14 @@ async fn route_body_limit_above_the_server_limit_is_allowed() {
     app.stop().await;
 }
 
+/// Answers with the number of body bytes it received.
+#[post("/upload")]
+async fn upload(body: Bytes) -> String {
+    body.len().to_string()
+}
+
 #[tokio::test]
 async fn expect_continue_over_the_limit_gets_413_without_100_continue() {
-    #[post("/upload")]
-    async fn upload(body: Bytes) -> String {
-        body.len().to_string()
-    }
-
     let app = spawn(small_limit(hyperbun::router![upload])).await;
     let mut conn = RawConn::connect(app.addr).await;
     conn.write(
@@ -243,11 +244,6 @@ async fn expect_continue_over_the_limit_gets_413_without_100_continue() {
 
 #[tokio::test]
 async fn expect_continue_within_the_limit_gets_100_continue_then_the_answer() {
-    #[post("/upload")]
-    async fn upload(body: Bytes) -> String {
-        body.len().to_string()
-    }
-
     let app = spawn(small_limit(hyperbun::router![upload])).await;
     let mut conn = RawConn::connect(app.addr).await;
     conn.write(
@@ -265,11 +261,6 @@ async fn expect_continue_within_the_limit_gets_100_continue_then_the_answer() {
 
 #[tokio::test]
 async fn unread_body_after_a_413_is_never_taken_for_a_request() {
-    #[post("/upload")]
-    async fn upload(body: Bytes) -> String {
-        body.len().to_string()
-    }
-
     #[get("/ping")]
     async fn ping() -> &'static str {
         "pong"
