@@ -408,6 +408,17 @@ async fn unknown_path_is_404() {
     app.stop().await;
 }
 
+/// `GET` and `POST` on one path, for the `Allow` header tests.
+#[get("/items")]
+async fn list_items() -> &'static str {
+    "list"
+}
+
+#[post("/items")]
+async fn create_item() -> &'static str {
+    "create"
+}
+
 #[tokio::test]
 async fn wrong_method_is_405_with_allow_header() {
     #[get("/read")]
@@ -415,17 +426,7 @@ async fn wrong_method_is_405_with_allow_header() {
         "read"
     }
 
-    #[get("/items")]
-    async fn list() -> &'static str {
-        "list"
-    }
-
-    #[post("/items")]
-    async fn create() -> &'static str {
-        "create"
-    }
-
-    let app = spawn(hyperbun::router![read, list, create]).await;
+    let app = spawn(hyperbun::router![read, list_items, create_item]).await;
     let reply = fetch(app.addr, Method::DELETE, "/read").await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(reply.header("allow"), "GET, HEAD, OPTIONS");
@@ -471,22 +472,12 @@ async fn head_on_get_route_has_get_headers_and_no_body() {
 
 #[tokio::test]
 async fn automatic_options_is_204_with_allow() {
-    #[get("/items")]
-    async fn list() -> &'static str {
-        "list"
-    }
-
-    #[post("/items")]
-    async fn create() -> &'static str {
-        "create"
-    }
-
     #[delete("/items/:id")]
     async fn remove(id: u64) -> String {
         id.to_string()
     }
 
-    let app = spawn(hyperbun::router![list, create, remove]).await;
+    let app = spawn(hyperbun::router![list_items, create_item, remove]).await;
     let reply = fetch(app.addr, Method::OPTIONS, "/items").await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert_eq!(reply.header("allow"), "GET, HEAD, POST, OPTIONS");

@@ -137,15 +137,16 @@ async fn every_body_extractor_enforces_the_limit() {
     app.stop().await;
 }
 
+/// A route without its own `body_limit`: it keeps the server's.
+#[post("/normal")]
+async fn normal(body: Bytes) -> String {
+    body.len().to_string()
+}
+
 #[tokio::test]
 async fn route_body_limit_below_the_server_limit_is_enforced() {
     #[post("/small", body_limit = 16)]
     async fn small(body: Bytes) -> String {
-        body.len().to_string()
-    }
-
-    #[post("/normal")]
-    async fn normal(body: Bytes) -> String {
         body.len().to_string()
     }
 
@@ -183,11 +184,6 @@ async fn route_body_limit_below_the_server_limit_is_enforced() {
 async fn route_body_limit_above_the_server_limit_is_allowed() {
     #[post("/big", body_limit = 4096)]
     async fn big(body: Bytes) -> String {
-        body.len().to_string()
-    }
-
-    #[post("/normal")]
-    async fn normal(body: Bytes) -> String {
         body.len().to_string()
     }
 
