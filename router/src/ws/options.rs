@@ -1,0 +1,227 @@
+//! [`SocketOptions`]: Bun's `websocket` options, in snake_case, with Bun's defaults.
+
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+
+/// How one socket route behaves: Bun's `websocket` options with Bun's defaults, plus the
+/// handshake's subprotocols, `Origin` allow-list and extra `101` headers.
+///
+/// Options are usually given as arguments of [`#[websocket]`](crate::websocket)
+/// (`#[websocket("/ws", idle_timeout = 30, max_payload_length = 65536)]`); build a value with
+/// this type when they come from configuration (`#[websocket("/ws", options = my_options())]`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use hyperbun::SocketOptions;
+///
+/// let options = SocketOptions::new()
+///     .max_payload_length(1 << 20)
+///     .idle_timeout(Duration::from_secs(30))
+///     .protocols(["chat.v2", "chat.v1"]);
+/// assert_eq!(options.get_max_payload_length(), 1 << 20);
+/// assert_eq!(SocketOptions::new().get_backpressure_limit(), 1024 * 1024);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SocketOptions {
+    pub(crate) max_payload_length: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) backpressure_limit: usize,
+    pub(crate) close_on_backpressure_limit: bool,
+    pub(crate) send_pings: bool,
+    pub(crate) publish_to_self: bool,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) allowed_origins: Option<Vec<String>>,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SocketOptions {
+    /// Bun's defaults: 16 MiB messages, 120 s idle timeout with pings, 1 MiB backpressure
+    /// limit (sends past it are dropped), no subprotocols, any origin.
+    #[must_use]
+    pub fn new() -> Self {
+        SocketOptions {
+            max_payload_length: 16 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(120),
+            backpressure_limit: 1024 * 1024,
+            close_on_backpressure_limit: false,
+            send_pings: true,
+            publish_to_self: false,
+            protocols: Vec::new(),
+            allowed_origins: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The largest message accepted, in bytes, after reassembling fragments (default 16 MiB,
+    /// Bun's `maxPayloadLength`). A larger message closes the socket with `1009`, as soon as
+    /// its frame header announces it.
+    #[must_use]
+    pub fn max_payload_length(mut self, bytes: usize) -> Self {
+        self.max_payload_length = bytes;
+        self
+    }
+
+    /// How long a socket may go without receiving anything before it is closed (default
+    /// 120 s, Bun's `idleTimeout`; `Duration::ZERO` turns it off). With
+    /// [`send_pings`](Self::send_pings) the server pings a silent peer half-way through, so
+    /// only a peer that does not answer is closed. Rounded down to whole seconds.
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Duration::from_secs(timeout.as_secs());
+        self
+    }
+
+    /// How many bytes may wait in a socket's send queue (default 1 MiB, Bun's
+    /// `backpressureLimit`). A send that finds the queue at or past the limit is
+    /// [`Dropped`](crate::SendStatus::Dropped); one that fills it to the limit returns
+    /// [`Backpressure`](crate::SendStatus::Backpressure), and `drain` runs once the queue falls
+    /// below the limit again.
+    #[must_use]
+    pub fn backpressure_limit(mut self, bytes: usize) -> Self {
+        self.backpressure_limit = bytes;
+        self
+    }
+
+    /// Close the socket (with `1008`) instead of dropping a send that finds the queue past the
+    /// [limit](Self::backpressure_limit) (default `false`, Bun's `closeOnBackpressureLimit`).
+    #[must_use]
+    pub fn close_on_backpressure_limit(mut self, close: bool) -> Self {
+        self.close_on_backpressure_limit = close;
+        self
+    }
+
+    /// Ping a silent peer before the [idle timeout](Self::idle_timeout) closes it (default
+    /// `true`, Bun's `sendPings`).
+    #[must_use]
+    pub fn send_pings(mut self, send: bool) -> Self {
+        self.send_pings = send;
+        self
+    }
+
+    /// Whether a socket's own `publish` also reaches itself when it is subscribed to the topic
+    /// (default `false`, Bun's `publishToSelf`).
+    #[must_use]
+    pub fn publish_to_self(mut self, publish: bool) -> Self {
+        self.publish_to_self = publish;
+        self
+    }
+
+    /// The subprotocols this route speaks, most preferred first (default: none). The server
+    /// picks the first of the client's offers (`Sec-WebSocket-Protocol`, in the client's
+    /// order) that is in this list. A client that offers none still connects, without a
+    /// protocol; a client whose offers all miss is refused with `400`, since a browser would
+    /// fail that connection anyway.
+    #[must_use]
+    pub fn protocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Accept the handshake only from these `Origin`s (default: any origin, and requests
+    /// without one). With an allow-list, a request whose `Origin` is missing or not listed is
+    /// refused with `403`. Compared ASCII case-insensitively, e.g. `https://example.com`.
+    #[must_use]
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Adds a header to every `101 Switching Protocols` response of this route.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the name or value is not a valid header: options are built once, at start-up,
+    /// from values in the source.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let name = HeaderName::try_from(name)
+            .unwrap_or_else(|e| panic!("SocketOptions::header: invalid name {name:?}: {e}"));
+        let value = HeaderValue::try_from(value)
+            .unwrap_or_else(|e| panic!("SocketOptions::header: invalid value {value:?}: {e}"));
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The [maximum message size](Self::max_payload_length).
+    #[must_use]
+    pub fn get_max_payload_length(&self) -> usize {
+        self.max_payload_length
+    }
+
+    /// The [idle timeout](Self::idle_timeout).
+    #[must_use]
+    pub fn get_idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// The [backpressure limit](Self::backpressure_limit).
+    #[must_use]
+    pub fn get_backpressure_limit(&self) -> usize {
+        self.backpressure_limit
+    }
+
+    /// Whether the [backpressure limit closes](Self::close_on_backpressure_limit) the socket.
+    #[must_use]
+    pub fn get_close_on_backpressure_limit(&self) -> bool {
+        self.close_on_backpressure_limit
+    }
+
+    /// Whether [pings are sent](Self::send_pings).
+    #[must_use]
+    pub fn get_send_pings(&self) -> bool {
+        self.send_pings
+    }
+
+    /// Whether [publishes reach their sender](Self::publish_to_self).
+    #[must_use]
+    pub fn get_publish_to_self(&self) -> bool {
+        self.publish_to_self
+    }
+
+    /// The [subprotocols](Self::protocols).
+    #[must_use]
+    pub fn get_protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The [`Origin` allow-list](Self::allowed_origins), if any.
+    #[must_use]
+    pub fn get_allowed_origins(&self) -> Option<&[String]> {
+        self.allowed_origins.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_buns() {
+        let o = SocketOptions::default();
+        assert_eq!(o.get_max_payload_length(), 16 * 1024 * 1024);
+        assert_eq!(o.get_idle_timeout(), Duration::from_secs(120));
+        assert_eq!(o.get_backpressure_limit(), 1024 * 1024);
+        assert!(!o.get_close_on_backpressure_limit());
+        assert!(o.get_send_pings());
+        assert!(!o.get_publish_to_self());
+        assert!(o.get_protocols().is_empty());
+        assert!(o.get_allowed_origins().is_none());
+    }
+}
