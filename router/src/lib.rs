@@ -14,6 +14,7 @@ mod rejection;
 mod response;
 mod routing;
 mod server;
+pub mod ws;
 
 #[doc(hidden)]
 pub mod __private {
@@ -30,6 +31,10 @@ pub use rejection::{
 pub use response::{Html, IntoResponse, IntoResponseHeaders, Json};
 pub use routing::Router;
 pub use server::Server;
+pub use ws::{
+    Message, ReadyState, SendStatus, SocketOptions, Upgrade, UpgradeError, Utf8Bytes, WebSocket,
+    WebSocketError,
+};
 
 #[doc(inline)]
 pub use hyperbun_macros::{any, delete, get, head, options, patch, post, put, route, router};
@@ -49,6 +54,8 @@ pub mod guide {
     pub mod routing {}
     #[doc = include_str!("../docs/serving.md")]
     pub mod serving {}
+    #[doc = include_str!("../docs/websockets.md")]
+    pub mod websockets {}
 }
 
 /// Everything a handler file usually needs: `use hyperbun::prelude::*;`.

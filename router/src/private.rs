@@ -13,7 +13,13 @@ pub use crate::response::IntoResponse;
 pub use crate::routing::{
     DescribeDisplay, DescribeOther, HandlerFn, ParamError, ResponseFuture, RouteDef, Router,
 };
+pub use crate::ws::handlers::{
+    DefaultUpgrade, IntoUpgrade, SocketHandlers, SocketRoute, UpgradeHook,
+};
+pub use crate::ws::{Message, SocketOptions, Upgrade, WebSocket, WebSocketError};
 pub use crate::{Request, Response};
+pub use ::bytes::Bytes;
+pub use ::std::sync::OnceLock;
 
 /// A handler as the routing table sees it. `#[get]` and friends implement it on the
 /// `Handler` type of the hidden module that shares the handler function's name.

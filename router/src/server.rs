@@ -8,7 +8,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ use tokio::sync::watch;
 use crate::extract::RequestContext;
 use crate::rejection::body_error;
 use crate::routing::{Lookup, ResponseFuture, RouteDef, RouteTable};
+use crate::ws::socket::SocketShared;
+use crate::ws::upgrade::PeerAddr;
 use crate::{Body, BodyError, BodyRejection, IntoResponse, Response, Router, ServerConfig};
 
 impl Router {
@@ -95,6 +98,7 @@ impl Router {
             shared: Arc::new(Shared {
                 local_addr,
                 stop_tx,
+                sockets: Mutex::new(Slots::default()),
             }),
         };
         tracing::info!(target: "hyperbun::server", %local_addr, routes = self.table.routes().len(), "listening");
@@ -122,6 +126,8 @@ struct Shared {
     /// `true` once stopping. Every live connection (and the accept loop) holds a receiver,
     /// so `closed()` on this sender resolves exactly when the last one has finished.
     stop_tx: watch::Sender<bool>,
+    /// Every open WebSocket, so `stop` can close them and `pending_websockets` count them.
+    sockets: Mutex<Slots<Arc<SocketShared>>>,
 }
 
 impl fmt::Debug for Server {
@@ -141,8 +147,9 @@ impl Server {
     }
 
     /// Stops the server gracefully: stops accepting connections, lets every request in
-    /// flight finish and its response go out, closes idle keep-alive connections, and then
-    /// returns. Calling it again (or from several tasks) waits for the same shutdown.
+    /// flight finish and its response go out, closes idle keep-alive connections, closes
+    /// every WebSocket with `1001` (after what was queued for it has been written; each
+    /// socket's `close` handler runs), and then returns. Calling it again (or from several tasks) waits for the same shutdown.
     ///
     /// A connection whose client has sent part of a request's headers counts as in flight
     /// until the [header read timeout](crate::ServerConfig::header_read_timeout) (10 s by
@@ -153,6 +160,12 @@ impl Server {
     /// wait for itself); spawn it: `tokio::spawn(async move { server.stop().await })`.
     pub async fn stop(&self) {
         let first = !self.shared.stop_tx.send_replace(true);
+        if first {
+            for socket in self.sockets().iter() {
+                socket.stopping.store(true, Ordering::Release);
+                socket.wake.notify_one();
+            }
+        }
         self.stopped().await;
         if first {
             tracing::info!(target: "hyperbun::server", local_addr = %self.shared.local_addr, "stopped");
@@ -168,6 +181,102 @@ impl Server {
     #[must_use]
     pub fn is_stopping(&self) -> bool {
         *self.shared.stop_tx.borrow()
+    }
+
+    /// How many WebSockets are open (Bun's `pendingWebSockets`).
+    #[must_use]
+    pub fn pending_websockets(&self) -> usize {
+        self.sockets().len()
+    }
+
+    fn sockets(&self) -> MutexGuard<'_, Slots<Arc<SocketShared>>> {
+        self.shared
+            .sockets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A receiver that keeps [`stopped`](Self::stopped) waiting while it lives.
+    pub(crate) fn stop_receiver(&self) -> watch::Receiver<bool> {
+        self.shared.stop_tx.subscribe()
+    }
+
+    /// Registers an open socket until the returned guard drops. `stop` (the receiver) keeps
+    /// the server's shutdown waiting for it.
+    pub(crate) fn register_socket(
+        &self,
+        socket: Arc<SocketShared>,
+        stop: watch::Receiver<bool>,
+    ) -> SocketRegistration {
+        let key = self.sockets().insert(Arc::clone(&socket));
+        // Registered after `stop` went through the list: close at once.
+        if self.is_stopping() {
+            socket.stopping.store(true, Ordering::Release);
+            socket.wake.notify_one();
+        }
+        SocketRegistration {
+            server: self.clone(),
+            key,
+            _stop: stop,
+        }
+    }
+}
+
+/// Keeps a socket in the server's list; removes it when dropped.
+pub(crate) struct SocketRegistration {
+    server: Server,
+    key: usize,
+    _stop: watch::Receiver<bool>,
+}
+
+impl Drop for SocketRegistration {
+    fn drop(&mut self) {
+        self.server.sockets().remove(self.key);
+    }
+}
+
+/// A slab: values in reusable slots, addressed by the key `insert` returned.
+struct Slots<T> {
+    slots: Vec<Option<T>>,
+    free: Vec<usize>,
+    len: usize,
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Slots<T> {
+    fn insert(&mut self, value: T) -> usize {
+        self.len += 1;
+        if let Some(key) = self.free.pop() {
+            self.slots[key] = Some(value);
+            key
+        } else {
+            self.slots.push(Some(value));
+            self.slots.len() - 1
+        }
+    }
+
+    fn remove(&mut self, key: usize) -> Option<T> {
+        let value = self.slots.get_mut(key)?.take()?;
+        self.len -= 1;
+        self.free.push(key);
+        Some(value)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.slots.iter().flatten()
     }
 }
 
@@ -284,7 +393,11 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
             let (status, message) = body_error(&BodyError::too_large(limit));
             return Dispatch::ready(BodyRejection::new(status, message).into_response());
         }
-        let req = req.map(|body| Body::incoming(body, limit));
+        let mut req = req.map(|body| Body::incoming(body, limit));
+        if req.headers().contains_key(header::UPGRADE) {
+            // For `Server::upgrade`, which sees only the request.
+            req.extensions_mut().insert(PeerAddr(self.remote_addr));
+        }
         let cx = RequestContext {
             params,
             server: self.server.clone(),

@@ -1,0 +1,548 @@
+//! The connection driver: one task per socket that reads frames, runs the handlers in order,
+//! writes their sends in batches, keeps the idle timeout, and runs the closing handshake.
+//!
+//! Memory: while a socket is idle the driver holds no buffer (the read buffer is released
+//! whenever it is empty, the send queue whenever it is written), so an idle connection
+//! costs its task, its `SocketShared` and the client data.
+//!
+//! Life of a connection: `open` → (`message` | `ping` | `pong` | `drain`)* → `close`, exactly
+//! once each for `open` and `close`, whatever ends the connection. A handler that panics
+//! closes its own socket with `1011` and `error` runs; other sockets are untouched.
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+use tokio::time::{sleep_until, Instant, Sleep};
+
+use crate::ws::frame::{CloseReason, Decoder, Event, OpCode};
+use crate::ws::handlers::SocketHandlers;
+use crate::ws::socket::{Conn, Payload, SocketShared};
+use crate::ws::{ReadyState, WebSocket, WebSocketError};
+use crate::Server;
+
+/// How long a closing handshake may take: after our close frame is written, the peer has this
+/// long to answer before the connection is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// After failing a connection (protocol error), how long unread input is drained before the
+/// socket is closed, so the kernel does not answer it with a reset that destroys our close
+/// frame in flight.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// The read buffer's size when a read starts with an empty buffer.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// Drives one upgraded connection until it is closed.
+pub(crate) async fn run<S: SocketHandlers>(
+    stream: TcpStream,
+    leftover: Bytes,
+    data: S::Data,
+    server: Server,
+    remote_addr: SocketAddr,
+    protocol: Option<Box<str>>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let options = S::options();
+    let shared = Arc::new(SocketShared::new(stream));
+    let registration = server.register_socket(Arc::clone(&shared), stop);
+    let mut ws = WebSocket {
+        data,
+        conn: Conn {
+            shared: Arc::clone(&shared),
+            options,
+            server,
+            remote_addr,
+            protocol,
+            state: ReadyState::Open,
+            closing: None,
+            terminated: false,
+            wants_drain: false,
+            write_error: None,
+        },
+    };
+    let mut read_buf = BytesMut::new();
+    if !leftover.is_empty() {
+        read_buf.extend_from_slice(&leftover);
+    }
+    drop(leftover);
+    let mut driver = Driver {
+        shared,
+        decoder: Decoder::new(options.max_payload_length),
+        read_buf,
+        idle_timeout: options.idle_timeout,
+        send_pings: options.send_pings,
+        last_read: Instant::now(),
+        ping_sent: false,
+    };
+    let (code, reason) = driver.drive::<S>(&mut ws).await;
+    ws.conn.state = ReadyState::Closed;
+    ws.conn.shared.close();
+    if let Err(panic) = call(&driver.shared, || S::close(&mut ws, code, &reason)).await {
+        log_panic::<S>("close", &panic);
+    }
+    drop(registration);
+}
+
+/// How the driver left its main loop.
+enum Ending {
+    /// The connection is gone (EOF, reset, terminate): report `1006`.
+    Abrupt,
+    /// A close frame is queued (by us, for `code`/`reason`); wait for the peer's, then end.
+    Closing,
+    /// We answered the peer's close frame: write it and end.
+    Answered(u16, Box<str>),
+    /// We failed the connection with a close frame: write it, drain input briefly, end.
+    Failed,
+}
+
+/// Driver state besides the handle.
+struct Driver {
+    shared: Arc<SocketShared>,
+    decoder: Decoder,
+    read_buf: BytesMut,
+    idle_timeout: Duration,
+    send_pings: bool,
+    last_read: Instant,
+    ping_sent: bool,
+}
+
+/// What woke the driver.
+enum Wake {
+    Readable,
+    Writable,
+    Notified,
+    Timer,
+}
+
+impl Driver {
+    /// Runs the connection until it ends; returns the code and reason for `close`.
+    async fn drive<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>) -> (u16, Box<str>) {
+        let ending = self.main_loop::<S>(ws).await;
+        match ending {
+            Ending::Abrupt => {
+                ws.conn.state = ReadyState::Closed;
+                (1006, "".into())
+            }
+            Ending::Answered(code, reason) => {
+                self.finish_writing().await;
+                (code, reason)
+            }
+            Ending::Closing => {
+                let (code, reason) = ws.conn.closing.take().unwrap_or((1000, "".into()));
+                if self.finish_writing().await {
+                    self.await_peer_close().await;
+                }
+                (code, reason)
+            }
+            Ending::Failed => {
+                let (code, reason) = ws.conn.closing.take().unwrap_or((1002, "".into()));
+                if self.finish_writing().await {
+                    self.linger().await;
+                }
+                (code, reason)
+            }
+        }
+    }
+
+    async fn main_loop<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>) -> Ending {
+        if let Err(panic) = call(&self.shared, || S::open(ws)).await {
+            return self.handler_panicked::<S>(ws, "open", panic).await;
+        }
+        let shared = Arc::clone(&self.shared);
+        let notified = shared.wake.notified();
+        let mut notified = pin!(notified);
+        notified.as_mut().enable();
+        let mut timer = pin!(sleep_until(self.idle_deadline()));
+        loop {
+            if let Some(ending) = self.after_handlers::<S>(ws).await {
+                return ending;
+            }
+            let want_write = self.shared.has_pending();
+            let timed = !self.idle_timeout.is_zero();
+            let wake = poll_fn(|cx| {
+                if notified.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Notified);
+                }
+                if want_write && self.shared.stream.poll_write_ready(cx).is_ready() {
+                    return Poll::Ready(Wake::Writable);
+                }
+                if self.shared.stream.poll_read_ready(cx).is_ready() {
+                    return Poll::Ready(Wake::Readable);
+                }
+                if timed && timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Timer);
+                }
+                Poll::Pending
+            })
+            .await;
+            match wake {
+                Wake::Notified => {
+                    notified.set(shared.wake.notified());
+                    notified.as_mut().enable();
+                    if self.shared.stopping.load(std::sync::atomic::Ordering::Acquire) {
+                        ws.conn.start_close(1001, "server shutting down");
+                    }
+                }
+                Wake::Writable => {}
+                Wake::Timer => {
+                    if let Some(ending) = self.idle_timer(ws, timer.as_mut()) {
+                        return ending;
+                    }
+                }
+                Wake::Readable => {
+                    if let Some(ending) = self.read_and_dispatch::<S>(ws).await {
+                        return ending;
+                    }
+                }
+            }
+        }
+    }
+
+    /// After any handler ran: act on `terminate`/`close`, write, run `drain` when due.
+    async fn after_handlers<S: SocketHandlers>(
+        &mut self,
+        ws: &mut WebSocket<S::Data>,
+    ) -> Option<Ending> {
+        loop {
+            if ws.conn.terminated {
+                return Some(Ending::Abrupt);
+            }
+            if let Some(e) = ws.conn.write_error.take() {
+                return Some(self.io_failed::<S>(ws, e).await);
+            }
+            if ws.conn.closing.is_some() {
+                return Some(Ending::Closing);
+            }
+            if let Err(e) = self.shared.flush() {
+                return Some(self.io_failed::<S>(ws, e).await);
+            }
+            let limit = ws.conn.options.backpressure_limit;
+            if ws.conn.wants_drain && self.shared.buffered() < limit {
+                ws.conn.wants_drain = false;
+                if let Err(panic) = call(&self.shared, || S::drain(ws)).await {
+                    return Some(self.handler_panicked::<S>(ws, "drain", panic).await);
+                }
+                continue;
+            }
+            return None;
+        }
+    }
+
+    /// Reads what the socket has and runs a handler per complete frame.
+    async fn read_and_dispatch<S: SocketHandlers>(
+        &mut self,
+        ws: &mut WebSocket<S::Data>,
+    ) -> Option<Ending> {
+        match read_some(&self.shared.stream, &mut self.read_buf) {
+            Ok(0) => return Some(Ending::Abrupt),
+            Ok(_) => {
+                self.last_read = Instant::now();
+                self.ping_sent = false;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) => return Some(self.io_failed::<S>(ws, e).await),
+        }
+        loop {
+            let event = match self.decoder.decode(&mut self.read_buf) {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(reason) => return Some(self.protocol_failed::<S>(ws, reason).await),
+            };
+            let (handler, result) = match event {
+                Event::Message(message) => ("message", call(&self.shared, || S::message(ws, message)).await),
+                Event::Ping(payload) => {
+                    ws.conn.shared.push(
+                        ws.conn.options,
+                        OpCode::Pong,
+                        Payload::Borrowed(&payload),
+                        true,
+                    );
+                    ("ping", call(&self.shared, || S::ping(ws, payload)).await)
+                }
+                Event::Pong(payload) => ("pong", call(&self.shared, || S::pong(ws, payload)).await),
+                Event::Close(close) => return Some(self.peer_closed(ws, close)),
+                // Only produced once RSV1 is allowed, which needs permessage-deflate.
+                Event::Compressed { .. } => {
+                    let reason = CloseReason {
+                        code: 1002,
+                        reason: "compressed frame without permessage-deflate",
+                    };
+                    return Some(self.protocol_failed::<S>(ws, reason).await);
+                }
+            };
+            if let Err(panic) = result {
+                return Some(self.handler_panicked::<S>(ws, handler, panic).await);
+            }
+            if ws.conn.terminated || ws.conn.closing.is_some() || ws.conn.write_error.is_some() {
+                break;
+            }
+        }
+        if self.read_buf.is_empty() {
+            // Idle sockets hold no read buffer.
+            self.read_buf = BytesMut::new();
+        }
+        None
+    }
+
+    /// The peer sent a close frame while we were open: answer it (echoing its code) and end.
+    fn peer_closed<T>(&mut self, ws: &mut WebSocket<T>, close: Option<(u16, crate::ws::Utf8Bytes)>) -> Ending {
+        let (code, reason): (u16, Box<str>) = match &close {
+            Some((code, reason)) => (*code, reason.as_str().into()),
+            None => (1005, "".into()),
+        };
+        let mut payload = BytesMut::new();
+        if close.is_some() {
+            crate::ws::frame::encode_close_payload(&mut payload, code, "");
+        }
+        ws.conn.shared.push(ws.conn.options, OpCode::Close, Payload::Borrowed(&payload), true);
+        ws.conn.shared.close();
+        ws.conn.state = ReadyState::Closing;
+        Ending::Answered(code, reason)
+    }
+
+    /// The idle timer fired: ping a silent peer half-way, close it at the deadline.
+    fn idle_timer<T>(&mut self, ws: &mut WebSocket<T>, timer: std::pin::Pin<&mut Sleep>) -> Option<Ending> {
+        let now = Instant::now();
+        let silent = now.saturating_duration_since(self.last_read);
+        if silent >= self.idle_timeout {
+            ws.conn.start_close(1001, "idle timeout");
+            return Some(Ending::Failed);
+        }
+        if self.send_pings && !self.ping_sent && silent >= self.idle_timeout / 2 {
+            self.ping_sent = true;
+            ws.conn
+                .shared
+                .push(ws.conn.options, OpCode::Ping, Payload::Borrowed(&[]), true);
+        }
+        let next = if self.send_pings && !self.ping_sent {
+            self.last_read + self.idle_timeout / 2
+        } else {
+            self.last_read + self.idle_timeout
+        };
+        timer.reset(next.max(now + Duration::from_millis(1)));
+        None
+    }
+
+    fn idle_deadline(&self) -> Instant {
+        let first = if self.send_pings {
+            self.idle_timeout / 2
+        } else {
+            self.idle_timeout
+        };
+        self.last_read + first
+    }
+
+    async fn handler_panicked<S: SocketHandlers>(
+        &mut self,
+        ws: &mut WebSocket<S::Data>,
+        handler: &'static str,
+        panic: String,
+    ) -> Ending {
+        log_panic::<S>(handler, &panic);
+        if ws.conn.state == ReadyState::Open {
+            ws.conn.start_close(1011, "internal error");
+        }
+        let error = WebSocketError::HandlerPanicked {
+            handler,
+            message: panic,
+        };
+        self.report::<S>(ws, &error).await;
+        Ending::Failed
+    }
+
+    async fn protocol_failed<S: SocketHandlers>(
+        &mut self,
+        ws: &mut WebSocket<S::Data>,
+        reason: CloseReason,
+    ) -> Ending {
+        tracing::debug!(target: "hyperbun::ws", socket = S::NAME, peer = %ws.conn.remote_addr, code = reason.code, "failing the connection: {}", reason.reason);
+        if ws.conn.state == ReadyState::Open {
+            ws.conn.start_close(reason.code, reason.reason);
+        }
+        let error = WebSocketError::Protocol {
+            code: reason.code,
+            reason: reason.reason,
+        };
+        self.report::<S>(ws, &error).await;
+        Ending::Failed
+    }
+
+    async fn io_failed<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>, e: io::Error) -> Ending {
+        ws.conn.shared.close();
+        if matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted
+        ) {
+            return Ending::Abrupt;
+        }
+        tracing::debug!(target: "hyperbun::ws", socket = S::NAME, peer = %ws.conn.remote_addr, "I/O error: {e}");
+        self.report::<S>(ws, &WebSocketError::Io(e)).await;
+        Ending::Abrupt
+    }
+
+    /// Runs the `error` handler (its own panic is only logged).
+    async fn report<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>, error: &WebSocketError) {
+        if let Err(panic) = call(&self.shared, || S::error(ws, error)).await {
+            log_panic::<S>("error", &panic);
+        }
+    }
+
+    /// Writes everything queued (the close frame last), waiting for the socket at most
+    /// [`CLOSE_TIMEOUT`]; returns whether it all went out.
+    async fn finish_writing(&mut self) -> bool {
+        let deadline = Instant::now() + CLOSE_TIMEOUT;
+        loop {
+            match self.shared.flush() {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(_) => return false,
+            }
+            match tokio::time::timeout_at(deadline, self.shared.stream.writable()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return false,
+            }
+        }
+    }
+
+    /// After our close frame: read until the peer's close frame (or EOF), at most
+    /// [`CLOSE_TIMEOUT`]. Data frames that arrive meanwhile are discarded.
+    async fn await_peer_close(&mut self) {
+        let deadline = Instant::now() + CLOSE_TIMEOUT;
+        loop {
+            loop {
+                match self.decoder.decode(&mut self.read_buf) {
+                    Ok(Some(Event::Close(_))) | Err(_) => return,
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.shared.stream.readable()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return,
+            }
+            match read_some(&self.shared.stream, &mut self.read_buf) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// After failing the connection: stop writing, then discard input until EOF (at most
+    /// [`LINGER`]), so unread bytes do not turn our close into a reset.
+    async fn linger(&mut self) {
+        let _ = shutdown_write(&self.shared.stream);
+        let deadline = Instant::now() + LINGER;
+        self.read_buf = BytesMut::new();
+        loop {
+            match tokio::time::timeout_at(deadline, self.shared.stream.readable()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return,
+            }
+            self.read_buf.clear();
+            match read_some(&self.shared.stream, &mut self.read_buf) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// Half-closes the write side, so the peer sees our close frame followed by EOF. (tokio
+/// offers this only through `&mut`, and the stream is shared.)
+fn shutdown_write(stream: &TcpStream) -> io::Result<()> {
+    socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write)
+}
+
+/// One non-blocking read into `buf`. A read that does not fill the space offered drained the
+/// socket, so readiness is cleared on the spot: the next wait goes straight to the reactor
+/// instead of costing a `read` that only returns `EAGAIN`.
+fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+    if buf.capacity() - buf.len() < READ_CHUNK / 2 {
+        buf.reserve(READ_CHUNK);
+    }
+    let offered = buf.capacity() - buf.len();
+    let mut got = 0;
+    let result = stream.try_io(Interest::READABLE, || {
+        let n = stream.try_read_buf(buf)?;
+        got = n;
+        if n > 0 && n < offered {
+            Err(io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(n)
+        }
+    });
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+        other => other,
+    }
+}
+
+/// Runs one handler call: `make` calls the handler (a plain `fn` runs right there), then the
+/// returned future is polled to completion. Whenever it waits, what it sent so far is
+/// written. A panic anywhere in it is caught and returned as its message.
+async fn call<F, M>(shared: &SocketShared, make: M) -> Result<(), String>
+where
+    M: FnOnce() -> F,
+    F: Future<Output = ()>,
+{
+    let future = catch_unwind(AssertUnwindSafe(make)).map_err(|p| panic_message(&*p))?;
+    let mut future = pin!(future);
+    let mut write_failed = false;
+    poll_fn(|cx| loop {
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(())) => return Poll::Ready(Ok(())),
+            Err(panic) => return Poll::Ready(Err(panic_message(&*panic))),
+            Ok(Poll::Pending) => {}
+        }
+        // The handler waits: write what it has sent so far.
+        if write_failed || !shared.has_pending() {
+            return Poll::Pending;
+        }
+        match shared.flush() {
+            Ok(true) => return Poll::Pending,
+            Ok(false) => {
+                if shared.stream.poll_write_ready(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                // Writable again already: go round (polling the handler again is harmless).
+            }
+            Err(_) => {
+                // The driver sees the closed socket after the handler returns.
+                write_failed = true;
+                return Poll::Pending;
+            }
+        }
+    })
+    .await
+}
+
+fn log_panic<S: SocketHandlers>(handler: &str, panic: &str) {
+    tracing::error!(
+        target: "hyperbun::ws",
+        socket = S::NAME,
+        file = S::LOCATION.0,
+        line = S::LOCATION.1,
+        "the `{handler}` handler panicked: {panic}"
+    );
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(not a string)".to_owned())
+}

@@ -1,0 +1,55 @@
+//! WebSockets, Bun style: a socket route declared with [`#[websocket]`](crate::websocket),
+//! admitted by an optional [`#[upgrade]`](crate::upgrade) hook or by hand with
+//! [`Server::upgrade`](crate::Server::upgrade), and driven by hyperbun's own RFC 6455 runtime.
+//!
+//! See the [WebSockets guide](crate::guide::websockets) for the whole story.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | `frame` | the frame codec: parsing, unmasking, validation, encoding |
+//! | `handshake` | the opening handshake checks and the `101` response |
+//! | `upgrade` | [`Upgrade`], [`Server::upgrade`](crate::Server::upgrade), the switch to the driver |
+//! | `driver` | one task per socket: reads, runs handlers, writes in batches, closes |
+//! | `socket` | [`WebSocket`], the handle handlers get, and its send queue |
+//! | `handlers` | the traits the macros implement |
+
+mod driver;
+pub(crate) mod frame;
+pub(crate) mod handlers;
+pub(crate) mod handshake;
+mod message;
+mod options;
+pub(crate) mod socket;
+pub(crate) mod upgrade;
+mod utf8;
+
+pub use handshake::UpgradeError;
+pub use message::{Message, Utf8Bytes};
+pub use options::SocketOptions;
+pub use socket::{ReadyState, SendStatus, WebSocket};
+pub use upgrade::Upgrade;
+
+/// Why the `error` handler runs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebSocketError {
+    /// A handler panicked; the socket is closing with `1011`.
+    #[error("the `{handler}` handler panicked: {message}")]
+    HandlerPanicked {
+        /// Which handler: `open`, `message`, `drain`, `ping` or `pong`.
+        handler: &'static str,
+        /// The panic's message.
+        message: String,
+    },
+    /// The peer broke the protocol; the socket is closing with `code`.
+    #[error("protocol error ({code}): {reason}")]
+    Protocol {
+        /// The close code sent: `1002` (protocol), `1007` (invalid UTF-8) or `1009` (too big).
+        code: u16,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Reading or writing the connection failed (not counting the peer simply going away).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}

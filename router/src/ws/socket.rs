@@ -1,0 +1,576 @@
+//! The socket handle handlers receive, [`WebSocket`], and its send queue.
+//!
+//! Sends never write inside the call: they encode the frame into the socket's queue and the
+//! connection driver writes the queue in one batch (one `writev`) once the handler returns
+//! (or, for an `async` handler, whenever it waits). That is uWebSockets' cork, applied to
+//! every handler. A queue that grows past [`FLUSH_THRESHOLD`] inside one handler is written
+//! early, so a handler that streams megabytes sees real backpressure.
+//!
+//! The queue is shared (`Arc<SocketShared>`) because other tasks will publish to it; the
+//! driver swaps its contents out under the lock and writes them without holding it.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use crate::ws::frame::{self, OpCode};
+use crate::ws::{Message, SocketOptions};
+use crate::Server;
+
+/// Queued bytes past which a send inside a handler writes to the socket at once instead of
+/// waiting for the handler to return.
+pub(crate) const FLUSH_THRESHOLD: usize = 64 * 1024;
+
+/// Payloads up to this size are copied into the queue's buffer; larger ones are queued as
+/// shared [`Bytes`] behind their header, without a copy.
+const COPY_LIMIT: usize = 4 * 1024;
+
+/// Most `IoSlice`s handed to one `writev`.
+const MAX_SLICES: usize = 64;
+
+/// What became of a send: Bun's `-1 / 0 / N` as an enum.
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::prelude::*;
+///
+/// struct Feed;
+///
+/// #[websocket("/feed")]
+/// impl Feed {
+///     fn message(ws: &mut WebSocket, msg: Message) {
+///         match ws.send(msg) {
+///             SendStatus::Sent(_) => {}
+///             SendStatus::Backpressure(_) => { /* queued; wait for `drain` before sending more */ }
+///             SendStatus::Dropped => { /* closed, or the queue was full */ }
+///         }
+///     }
+/// }
+/// # let _ = hyperbun::router![Feed];
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SendStatus {
+    /// Queued for the next write, with the queue below the
+    /// [backpressure limit](SocketOptions::backpressure_limit); the payload's length.
+    Sent(usize),
+    /// Queued, and the queue has reached the backpressure limit: stop sending until `drain`
+    /// runs; the payload's length.
+    Backpressure(usize),
+    /// Not queued: the socket is closing or closed, or the queue was already at the limit
+    /// (then the socket closes with `1008` if
+    /// [`close_on_backpressure_limit`](SocketOptions::close_on_backpressure_limit) is set).
+    Dropped,
+}
+
+impl SendStatus {
+    /// True unless [`Dropped`](Self::Dropped).
+    #[must_use]
+    pub fn is_queued(self) -> bool {
+        !matches!(self, SendStatus::Dropped)
+    }
+}
+
+/// Where a socket is in its life, Bun's `readyState` (0–3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadyState {
+    /// Not yet open (never seen by handlers: `open` runs once the socket is open).
+    Connecting = 0,
+    /// Open: sends are queued.
+    Open = 1,
+    /// A close frame has been queued or received; sends are dropped.
+    Closing = 2,
+    /// The connection is gone (inside the `close` handler).
+    Closed = 3,
+}
+
+/// One connection's WebSocket, as handlers see it: the typed client `data` (Bun's `ws.data`)
+/// and the socket's operations.
+///
+/// The handlers of a socket run one at a time, in order, on the connection's task, and own
+/// the handle while they run, so `data` is a plain field: no lock, no `Any`, no downcast.
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Counter {
+///     messages: u64,
+/// }
+///
+/// struct Counting;
+///
+/// #[websocket("/count", data = Counter)]
+/// impl Counting {
+///     fn message(ws: &mut WebSocket<Counter>, _msg: Message) {
+///         ws.data.messages += 1;
+///         let reply = format!("message #{}", ws.data.messages);
+///         ws.send(reply);
+///     }
+/// }
+/// # let _ = hyperbun::router![Counting];
+/// ```
+pub struct WebSocket<T = ()> {
+    /// The connection's data, set when the upgrade was accepted.
+    pub data: T,
+    pub(crate) conn: Conn,
+}
+
+/// The socket's state besides `data`.
+pub(crate) struct Conn {
+    pub(crate) shared: Arc<SocketShared>,
+    pub(crate) options: &'static SocketOptions,
+    pub(crate) server: Server,
+    pub(crate) remote_addr: SocketAddr,
+    pub(crate) protocol: Option<Box<str>>,
+    pub(crate) state: ReadyState,
+    /// Set by `close`: the code and reason to report to the `close` handler.
+    pub(crate) closing: Option<(u16, Box<str>)>,
+    /// Set by `terminate`.
+    pub(crate) terminated: bool,
+    /// A send returned `Backpressure` or `Dropped` for the limit: run `drain` once the queue
+    /// falls below it.
+    pub(crate) wants_drain: bool,
+    /// An I/O error met while writing early inside a handler, for the driver to act on.
+    pub(crate) write_error: Option<io::Error>,
+}
+
+/// What other tasks (and the driver, while a handler holds the [`WebSocket`]) may touch: the
+/// stream, the send queue and the wake-up of the connection's driver.
+pub(crate) struct SocketShared {
+    pub(crate) stream: TcpStream,
+    /// Frames queued by sends, in order.
+    queue: Mutex<Queue>,
+    /// Frames taken from `queue` and being written; always ahead of it. Only the
+    /// connection's own task writes, so this lock is never contended; it keeps the
+    /// `writev` out of `queue`'s lock.
+    writing: Mutex<Queue>,
+    /// Bytes queued and not yet accepted by the kernel (both queues).
+    buffered: AtomicUsize,
+    /// No more frames are accepted (a close frame is queued, or the connection is gone).
+    closed: AtomicBool,
+    /// The server is stopping: the driver closes with `1001`.
+    pub(crate) stopping: AtomicBool,
+    /// Wakes the driver: frames queued by another task, or the server stopping.
+    pub(crate) wake: Notify,
+}
+
+impl SocketShared {
+    pub(crate) fn new(stream: TcpStream) -> Self {
+        SocketShared {
+            stream,
+            queue: Mutex::new(Queue::default()),
+            writing: Mutex::new(Queue::default()),
+            buffered: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        lock(&self.queue)
+    }
+
+    /// Writes queued frames until everything is written or the socket is full; returns
+    /// whether everything was written.
+    pub(crate) fn flush(&self) -> io::Result<bool> {
+        let mut writing = lock(&self.writing);
+        loop {
+            if writing.is_empty() && !self.take_into(&mut writing) {
+                return Ok(true);
+            }
+            let result = writing.write_to(&self.stream);
+            let n = match result {
+                Ok(n) => n,
+                Err(e) => {
+                    // Nothing more will be written: forget the queue.
+                    let left = writing.len;
+                    *writing = Queue::default();
+                    self.wrote(left);
+                    self.close();
+                    return Err(e);
+                }
+            };
+            self.wrote(n);
+            if !writing.is_empty() {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// True when frames are waiting (queued or partly written).
+    pub(crate) fn has_pending(&self) -> bool {
+        self.buffered() > 0
+    }
+
+    pub(crate) fn buffered(&self) -> usize {
+        self.buffered.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Refuses every later frame.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Moves everything queued into `writing` (which must be empty) and returns whether
+    /// there was anything.
+    fn take_into(&self, writing: &mut Queue) -> bool {
+        debug_assert!(writing.is_empty());
+        let mut queue = self.lock();
+        if queue.is_empty() {
+            return false;
+        }
+        std::mem::swap(&mut *queue, writing);
+        true
+    }
+
+    /// Queues one frame, applying the backpressure rules. `control` frames (ping, pong,
+    /// close) skip the limit: they are small and the protocol needs them.
+    pub(crate) fn push(
+        &self,
+        options: &SocketOptions,
+        opcode: OpCode,
+        payload: Payload<'_>,
+        control: bool,
+    ) -> Pushed {
+        let len = payload.len();
+        let mut queue = self.lock();
+        if self.is_closed() {
+            return Pushed::Refused;
+        }
+        let before = self.buffered.load(Ordering::Relaxed);
+        if !control && before >= options.backpressure_limit {
+            return Pushed::OverLimit;
+        }
+        let frame_len = frame::header_len(len) + len;
+        queue.push_frame(opcode, payload);
+        let after = before + frame_len;
+        self.buffered.store(after, Ordering::Release);
+        drop(queue);
+        Pushed::Queued {
+            len,
+            at_limit: after >= options.backpressure_limit,
+        }
+    }
+
+    /// Records that `n` queued bytes reached the kernel.
+    pub(crate) fn wrote(&self, n: usize) {
+        self.buffered.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
+/// Locks a queue. A panic while holding the lock cannot leave a queue half-written (every
+/// change is a sequence of infallible appends or a whole write), so a poisoned lock is still
+/// usable.
+fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    queue
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A payload to queue: borrowed (copied into the queue) or shared.
+pub(crate) enum Payload<'a> {
+    Borrowed(&'a [u8]),
+    Shared(Bytes),
+}
+
+impl Payload<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Payload::Borrowed(b) => b.len(),
+            Payload::Shared(b) => b.len(),
+        }
+    }
+}
+
+/// The outcome of [`SocketShared::push`].
+pub(crate) enum Pushed {
+    Queued {
+        len: usize,
+        at_limit: bool,
+    },
+    /// The queue was at the backpressure limit.
+    OverLimit,
+    /// The socket no longer takes frames.
+    Refused,
+}
+
+/// Encoded frames in order: `chunks`, then `tail`. Small frames are encoded straight into
+/// `tail`; a large payload is queued as its own chunk behind its header, without a copy.
+#[derive(Default)]
+pub(crate) struct Queue {
+    chunks: VecDeque<Bytes>,
+    tail: BytesMut,
+    len: usize,
+}
+
+impl Queue {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push_frame(&mut self, opcode: OpCode, payload: Payload<'_>) {
+        let len = payload.len();
+        match payload {
+            Payload::Shared(bytes) if len > COPY_LIMIT => {
+                frame::encode_header(&mut self.tail, opcode, true, false, len);
+                self.chunks.push_back(self.tail.split().freeze());
+                self.chunks.push_back(bytes);
+            }
+            Payload::Shared(bytes) => frame::encode_frame(&mut self.tail, opcode, &bytes),
+            Payload::Borrowed(bytes) => frame::encode_frame(&mut self.tail, opcode, bytes),
+        }
+        self.len += frame::header_len(len) + len;
+    }
+
+    /// Writes as much as the socket takes without blocking; returns the bytes written.
+    /// `Ok` with the queue not empty means the socket is full (wait for writability).
+    fn write_to(&mut self, stream: &TcpStream) -> io::Result<usize> {
+        let mut total = 0;
+        while !self.is_empty() {
+            let n = if self.chunks.is_empty() {
+                stream.try_write(&self.tail)
+            } else {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let mut count = 0;
+                for chunk in self.chunks.iter().take(MAX_SLICES - 1) {
+                    slices[count] = IoSlice::new(chunk);
+                    count += 1;
+                }
+                if count < MAX_SLICES && !self.tail.is_empty() {
+                    slices[count] = IoSlice::new(&self.tail);
+                    count += 1;
+                }
+                stream.try_write_vectored(&slices[..count])
+            };
+            match n {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.advance(n);
+                    total += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.is_empty() {
+            self.release();
+        }
+        Ok(total)
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        self.len -= n;
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                self.tail.advance(n);
+                return;
+            };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.chunks.pop_front();
+        }
+    }
+
+    /// Gives back the memory of an empty queue, so an idle socket holds no buffers.
+    fn release(&mut self) {
+        self.tail = BytesMut::new();
+        if self.chunks.capacity() > 16 {
+            self.chunks = VecDeque::new();
+        }
+    }
+}
+
+impl<T> WebSocket<T> {
+    /// Sends a text or binary message (anything that converts into a [`Message`]: `&str` and
+    /// `String` are text, `Vec<u8>`, `&[u8]` and [`Bytes`] are binary), uncompressed.
+    pub fn send(&mut self, message: impl Into<Message>) -> SendStatus {
+        match message.into() {
+            Message::Text(text) => self.send_frame(OpCode::Text, Payload::Shared(text.into())),
+            Message::Binary(bytes) => self.send_frame(OpCode::Binary, Payload::Shared(bytes)),
+        }
+    }
+
+    /// Sends a text message. `compress` asks for permessage-deflate on this message; it has
+    /// no effect unless the connection negotiated the extension.
+    pub fn send_text(&mut self, text: &str, compress: bool) -> SendStatus {
+        let _ = compress;
+        self.send_frame(OpCode::Text, Payload::Borrowed(text.as_bytes()))
+    }
+
+    /// Sends a binary message. `compress` asks for permessage-deflate on this message; it has
+    /// no effect unless the connection negotiated the extension.
+    pub fn send_binary(&mut self, bytes: &[u8], compress: bool) -> SendStatus {
+        let _ = compress;
+        self.send_frame(OpCode::Binary, Payload::Borrowed(bytes))
+    }
+
+    /// Sends a ping with `payload` (at most 125 bytes, else [`Dropped`](SendStatus::Dropped)).
+    pub fn ping(&mut self, payload: impl AsRef<[u8]>) -> SendStatus {
+        self.send_control(OpCode::Ping, payload.as_ref())
+    }
+
+    /// Sends an unsolicited pong with `payload` (at most 125 bytes, else
+    /// [`Dropped`](SendStatus::Dropped)). Pings are answered automatically.
+    pub fn pong(&mut self, payload: impl AsRef<[u8]>) -> SendStatus {
+        self.send_control(OpCode::Pong, payload.as_ref())
+    }
+
+    /// Starts the closing handshake: queues a close frame with `code` and `reason` (cut to
+    /// 123 bytes at a character boundary) behind everything already queued. Later sends are
+    /// dropped; the `close` handler runs once, with this code and reason, when the peer has
+    /// answered (or after 5 s). A code that may not be sent (below 1000, 1004–1006, 1015, or
+    /// 5000 and up) is replaced with `1000`. Calling it again does nothing.
+    pub fn close(&mut self, code: u16, reason: &str) {
+        if self.conn.closing.is_some() || self.conn.state != ReadyState::Open {
+            return;
+        }
+        let code = if frame::is_sendable_close_code(code) {
+            code
+        } else {
+            tracing::debug!(target: "hyperbun::ws", code, "close code may not be sent; using 1000");
+            1000
+        };
+        self.conn.start_close(code, reason);
+    }
+
+    /// Closes the connection at once, without a closing handshake; queued frames are
+    /// discarded. The `close` handler runs with `1006`.
+    pub fn terminate(&mut self) {
+        self.conn.terminated = true;
+        self.conn.shared.close();
+    }
+
+    /// Runs `f` with every send it makes written in one batch. Handlers are already corked
+    /// (their sends are written together when they return, or when an `async` handler waits),
+    /// so this only groups sends in code that runs between awaits of a long `async` handler.
+    pub fn cork<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        f(self)
+    }
+
+    /// Bytes queued and not yet taken by the operating system.
+    #[must_use]
+    pub fn buffered_amount(&self) -> usize {
+        self.conn.shared.buffered()
+    }
+
+    /// The peer's address.
+    #[must_use]
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.conn.remote_addr
+    }
+
+    /// Where the socket is in its life.
+    #[must_use]
+    pub fn ready_state(&self) -> ReadyState {
+        self.conn.state
+    }
+
+    /// The subprotocol chosen in the handshake, if any.
+    #[must_use]
+    pub fn protocol(&self) -> Option<&str> {
+        self.conn.protocol.as_deref()
+    }
+
+    /// The server this socket belongs to.
+    #[must_use]
+    pub fn server(&self) -> &Server {
+        &self.conn.server
+    }
+
+    fn send_frame(&mut self, opcode: OpCode, payload: Payload<'_>) -> SendStatus {
+        if self.conn.state != ReadyState::Open {
+            return SendStatus::Dropped;
+        }
+        let options = self.conn.options;
+        match self.conn.shared.push(options, opcode, payload, false) {
+            Pushed::Queued { len, at_limit, .. } => {
+                if self.conn.shared.buffered() >= FLUSH_THRESHOLD {
+                    self.conn.flush_now();
+                }
+                if at_limit && self.conn.shared.buffered() >= options.backpressure_limit {
+                    self.conn.wants_drain = true;
+                    SendStatus::Backpressure(len)
+                } else {
+                    SendStatus::Sent(len)
+                }
+            }
+            Pushed::OverLimit => {
+                self.conn.wants_drain = true;
+                if options.close_on_backpressure_limit {
+                    self.conn.start_close(1008, "backpressure limit reached");
+                }
+                SendStatus::Dropped
+            }
+            Pushed::Refused => SendStatus::Dropped,
+        }
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> SendStatus {
+        if self.conn.state != ReadyState::Open || payload.len() > 125 {
+            return SendStatus::Dropped;
+        }
+        match self
+            .conn
+            .shared
+            .push(self.conn.options, opcode, Payload::Borrowed(payload), true)
+        {
+            Pushed::Queued { len, .. } => SendStatus::Sent(len),
+            Pushed::OverLimit | Pushed::Refused => SendStatus::Dropped,
+        }
+    }
+}
+
+impl Conn {
+    /// Queues the close frame and refuses every later frame.
+    pub(crate) fn start_close(&mut self, code: u16, reason: &str) {
+        let mut payload = BytesMut::new();
+        frame::encode_close_payload(&mut payload, code, reason);
+        let reason = String::from_utf8_lossy(&payload[2..]).into_owned();
+        self.shared
+            .push(self.options, OpCode::Close, Payload::Borrowed(&payload), true);
+        self.shared.close();
+        self.closing = Some((code, reason.into_boxed_str()));
+        self.state = ReadyState::Closing;
+    }
+
+    /// Writes what the socket takes now, without waiting.
+    pub(crate) fn flush_now(&mut self) {
+        if self.write_error.is_some() {
+            return;
+        }
+        if let Err(e) = self.shared.flush() {
+            self.write_error = Some(e);
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for WebSocket<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("data", &self.data)
+            .field("remote_addr", &self.conn.remote_addr)
+            .field("ready_state", &self.conn.state)
+            .field("protocol", &self.conn.protocol)
+            .field("buffered_amount", &self.conn.shared.buffered())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,244 @@
+//! Accepting an upgrade: the [`Upgrade`] value a hook returns, [`Server::upgrade`] for
+//! upgrading by hand inside any route, and the switch from HTTP to the connection driver.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::ws::handlers::SocketHandlers;
+use crate::ws::handshake::{self, Accepted, UpgradeError};
+use crate::{IntoResponse, IntoResponseHeaders, Request, Response, Server};
+
+/// An accepted upgrade, as an [`#[upgrade]`](crate::upgrade) hook returns it: the
+/// connection's data, plus extra headers for the `101 Switching Protocols` response and,
+/// optionally, the subprotocol to use.
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::prelude::*;
+///
+/// struct User {
+///     name: String,
+/// }
+///
+/// struct Chat;
+///
+/// #[websocket("/chat", data = User)]
+/// impl Chat {
+///     fn message(ws: &mut WebSocket<User>, msg: Message) {
+///         let line = format!("{}: {}", ws.data.name, msg.as_text().unwrap_or("(binary)"));
+///         ws.send(line);
+///     }
+/// }
+///
+/// #[upgrade("/chat")]
+/// async fn admit(headers: HeaderMap) -> Result<Upgrade<User>, StatusCode> {
+///     let name = headers.get("x-user").and_then(|v| v.to_str().ok()).ok_or(StatusCode::UNAUTHORIZED)?;
+///     Ok(Upgrade::new(User { name: name.to_owned() }).header("x-welcome", "yes"))
+/// }
+///
+/// let router = hyperbun::router![Chat, admit];
+/// # let _ = router;
+/// ```
+pub struct Upgrade<T> {
+    pub(crate) data: T,
+    pub(crate) headers: HeaderMap,
+    pub(crate) protocol: Option<String>,
+    pub(crate) error: Option<http::Error>,
+}
+
+impl<T> Upgrade<T> {
+    /// Accepts the connection with `data` as its [`WebSocket::data`](crate::WebSocket::data).
+    pub fn new(data: T) -> Self {
+        Upgrade {
+            data,
+            headers: HeaderMap::new(),
+            protocol: None,
+            error: None,
+        }
+    }
+
+    /// Adds a header to the `101` response. An invalid name or value turns the answer into
+    /// a `500` (logged), like an invalid header in any response.
+    #[must_use]
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        HeaderValue: TryFrom<V>,
+        <HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+    {
+        if self.error.is_some() {
+            return self;
+        }
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            (Err(e), _) => self.error = Some(e.into()),
+            (_, Err(e)) => self.error = Some(e.into()),
+        }
+        self
+    }
+
+    /// Chooses the subprotocol instead of the route's
+    /// [`protocols`](crate::SocketOptions::protocols) list. It must be one the client
+    /// offered; otherwise the answer is a `500` (logged), since a client would fail the
+    /// connection anyway.
+    #[must_use]
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// The connection's data.
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Upgrade<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upgrade")
+            .field("data", &self.data)
+            .field("headers", &self.headers)
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Remembered on requests that ask for an upgrade, so [`Server::upgrade`] knows the peer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerAddr(pub(crate) SocketAddr);
+
+impl Server {
+    /// Upgrades `req` to a WebSocket driven by the handlers of `S` (a type with a
+    /// [`#[websocket]`](crate::websocket) block), with `data` as its client data: bun-router's
+    /// `upgrade(req, headers, data)`. Returns the `101 Switching Protocols` response to return
+    /// from the handler, or why the request cannot be upgraded (its
+    /// [`IntoResponse`] is the right `4xx`).
+    ///
+    /// The socket's options (subprotocols, `Origin` allow-list, limits) are those of `S`;
+    /// `S` does not have to be listed in [`router!`](crate::router) for this.
+    ///
+    /// # Errors
+    ///
+    /// [`UpgradeError`] when the request is not a valid WebSocket handshake, or a header in
+    /// `headers` is invalid.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    ///
+    /// struct ClientData {
+    ///     user_id: String,
+    /// }
+    ///
+    /// struct Custom;
+    ///
+    /// #[websocket("/unused", data = ClientData)]
+    /// impl Custom {
+    ///     fn open(ws: &mut WebSocket<ClientData>) {
+    ///         let hello = format!("hello, {}", ws.data.user_id);
+    ///         ws.send(hello);
+    ///     }
+    ///     fn message(_ws: &mut WebSocket<ClientData>, _msg: Message) {}
+    /// }
+    ///
+    /// #[get("/custom-ws")]
+    /// async fn custom(req: Request, server: Server) -> Response {
+    ///     let Some(user) = req.headers().get("x-user").and_then(|v| v.to_str().ok()) else {
+    ///         return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    ///     };
+    ///     let data = ClientData { user_id: user.to_owned() };
+    ///     match server.upgrade::<Custom>(req, [("x-user-id", data.user_id.clone())], data) {
+    ///         Ok(switching) => switching,
+    ///         Err(e) => e.into_response(),
+    ///     }
+    /// }
+    ///
+    /// let router = hyperbun::router![custom];
+    /// # let _ = router;
+    /// ```
+    pub fn upgrade<S: SocketHandlers>(
+        &self,
+        req: Request,
+        headers: impl IntoResponseHeaders,
+        data: S::Data,
+    ) -> Result<Response, UpgradeError> {
+        let accepted = handshake::check(req.method(), req.version(), req.headers(), S::options())?;
+        let mut upgrade = Upgrade::new(data);
+        headers
+            .apply(&mut upgrade.headers)
+            .map_err(UpgradeError::InvalidHeader)?;
+        let remote_addr = req
+            .extensions()
+            .get::<PeerAddr>()
+            .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |p| p.0);
+        Ok(switch::<S>(req, accepted, upgrade, self.clone(), remote_addr))
+    }
+}
+
+/// Answers `101` and hands the connection to the driver once hyper releases it.
+pub(crate) fn switch<S: SocketHandlers>(
+    mut req: Request,
+    mut accepted: Accepted,
+    upgrade: Upgrade<S::Data>,
+    server: Server,
+    remote_addr: SocketAddr,
+) -> Response {
+    let options = S::options();
+    if let Some(e) = upgrade.error {
+        tracing::error!(target: "hyperbun::ws", socket = S::NAME, "invalid 101 header from the upgrade hook: {e}");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "invalid upgrade header").into_response();
+    }
+    if let Some(protocol) = upgrade.protocol {
+        if !handshake::offered_protocol(req.headers(), &protocol) {
+            tracing::error!(target: "hyperbun::ws", socket = S::NAME, protocol, "the upgrade hook chose a subprotocol the client did not offer");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "invalid subprotocol choice").into_response();
+        }
+        accepted.protocol = HeaderValue::try_from(protocol).ok();
+    }
+    let protocol = accepted
+        .protocol
+        .as_ref()
+        .and_then(|p| p.to_str().ok())
+        .map(Box::from);
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let response = handshake::switching_protocols(&accepted, options, upgrade.headers);
+    let data = upgrade.data;
+    let stop = server.stop_receiver();
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(target: "hyperbun::ws", socket = S::NAME, %remote_addr, "upgrade did not complete: {e}");
+                return;
+            }
+        };
+        let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => parts,
+            Err(_) => {
+                tracing::error!(target: "hyperbun::ws", "bug: upgraded connection is not a TCP stream");
+                return;
+            }
+        };
+        let stream = parts.io.into_inner();
+        crate::ws::driver::run::<S>(
+            stream,
+            parts.read_buf,
+            data,
+            server,
+            remote_addr,
+            protocol,
+            stop,
+        )
+        .await;
+    });
+    response
+}
