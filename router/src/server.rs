@@ -8,7 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use crate::extract::RequestContext;
 use crate::rejection::body_error;
 use crate::routing::{Lookup, ResponseFuture, RouteDef, RouteTable};
+use crate::ws::idle;
 use crate::ws::socket::SocketShared;
 use crate::ws::upgrade::PeerAddr;
 use crate::{Body, BodyError, BodyRejection, IntoResponse, Response, Router, ServerConfig};
@@ -99,6 +100,8 @@ impl Router {
                 local_addr,
                 stop_tx,
                 sockets: Mutex::new(Slots::default()),
+                clock: AtomicU32::new(0),
+                sweeper_started: AtomicBool::new(false),
             }),
         };
         tracing::info!(target: "hyperbun::server", %local_addr, routes = self.table.routes().len(), "listening");
@@ -128,6 +131,9 @@ struct Shared {
     stop_tx: watch::Sender<bool>,
     /// Every open WebSocket, so `stop` can close them and `pending_websockets` count them.
     sockets: Mutex<Slots<Arc<SocketShared>>>,
+    /// The idle sweeper's clock, in ticks since it started (see `ws::idle`).
+    clock: AtomicU32,
+    sweeper_started: AtomicBool,
 }
 
 impl fmt::Debug for Server {
@@ -208,6 +214,9 @@ impl Server {
         socket: Arc<SocketShared>,
         stop: watch::Receiver<bool>,
     ) -> SocketRegistration {
+        if socket.idle.is_timed() {
+            self.start_sweeper();
+        }
         let key = self.sockets().insert(Arc::clone(&socket));
         // Registered after `stop` went through the list: close at once.
         if self.is_stopping() {
@@ -219,6 +228,47 @@ impl Server {
             key,
             _stop: stop,
         }
+    }
+}
+
+impl Server {
+    /// The idle sweeper's clock.
+    pub(crate) fn clock(&self) -> u32 {
+        self.shared.clock.load(Ordering::Relaxed)
+    }
+
+    /// Starts the idle sweeper, once per server: every tick it advances the clock and wakes
+    /// the sockets that have been silent too long. It holds the server weakly and ends once
+    /// the server is stopping and no socket is left.
+    fn start_sweeper(&self) {
+        if self.shared.sweeper_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(&self.shared);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(idle::TICK);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(shared) = weak.upgrade() else { return };
+                let server = Server { shared };
+                let now = server
+                    .shared
+                    .clock
+                    .fetch_add(1, Ordering::Relaxed)
+                    .wrapping_add(1);
+                let sockets = server.sockets();
+                for socket in sockets.iter() {
+                    if socket.idle.sweep(now) {
+                        socket.wake.notify_one();
+                    }
+                }
+                if sockets.len() == 0 && server.is_stopping() {
+                    return;
+                }
+            }
+        });
     }
 }
 

@@ -21,10 +21,11 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
-use tokio::time::{sleep_until, Instant, Sleep};
+use tokio::time::Instant;
 
 use crate::ws::frame::{CloseReason, Decoder, Event, OpCode};
 use crate::ws::handlers::SocketHandlers;
+use crate::ws::idle::{IdleAction, IdleState};
 use crate::ws::socket::{Conn, Payload, SocketShared};
 use crate::ws::{ReadyState, WebSocket, WebSocketError};
 use crate::Server;
@@ -41,8 +42,10 @@ const LINGER: Duration = Duration::from_secs(1);
 /// The read buffer's size when a read starts with an empty buffer.
 const READ_CHUNK: usize = 8 * 1024;
 
-/// Drives one upgraded connection until it is closed.
-pub(crate) async fn run<S: SocketHandlers>(
+/// Drives one upgraded connection until it is closed: builds the connection's state, then
+/// returns the future that runs it. (Built outside the `async` block so the task stores each
+/// value once: an `async fn` keeps its arguments alongside the locals made from them.)
+pub(crate) fn run<S: SocketHandlers>(
     stream: TcpStream,
     leftover: Bytes,
     data: S::Data,
@@ -50,11 +53,12 @@ pub(crate) async fn run<S: SocketHandlers>(
     remote_addr: SocketAddr,
     protocol: Option<Box<str>>,
     stop: tokio::sync::watch::Receiver<bool>,
-) {
+) -> impl Future<Output = ()> + Send {
     let options = S::options();
-    let shared = Arc::new(SocketShared::new(stream));
+    let idle = IdleState::new(options.idle_timeout, options.send_pings, server.clock());
+    let shared = Arc::new(SocketShared::new(stream, idle));
     let registration = server.register_socket(Arc::clone(&shared), stop);
-    let mut ws = WebSocket {
+    let ws = WebSocket {
         data,
         conn: Conn {
             shared: Arc::clone(&shared),
@@ -73,23 +77,22 @@ pub(crate) async fn run<S: SocketHandlers>(
     if !leftover.is_empty() {
         read_buf.extend_from_slice(&leftover);
     }
-    drop(leftover);
-    let mut driver = Driver {
+    let driver = Driver {
         shared,
         decoder: Decoder::new(options.max_payload_length),
         read_buf,
-        idle_timeout: options.idle_timeout,
-        send_pings: options.send_pings,
-        last_read: Instant::now(),
-        ping_sent: false,
     };
-    let (code, reason) = driver.drive::<S>(&mut ws).await;
-    ws.conn.state = ReadyState::Closed;
-    ws.conn.shared.close();
-    if let Err(panic) = call(&driver.shared, || S::close(&mut ws, code, &reason)).await {
-        log_panic::<S>("close", &panic);
+    async move {
+        let mut ws = ws;
+        let mut driver = driver;
+        let (code, reason) = driver.drive::<S>(&mut ws).await;
+        ws.conn.state = ReadyState::Closed;
+        ws.conn.shared.close();
+        if let Err(panic) = call(&driver.shared, || S::close(&mut ws, code, &reason)).await {
+            log_panic::<S>("close", &panic);
+        }
+        drop(registration);
     }
-    drop(registration);
 }
 
 /// How the driver left its main loop.
@@ -109,10 +112,6 @@ struct Driver {
     shared: Arc<SocketShared>,
     decoder: Decoder,
     read_buf: BytesMut,
-    idle_timeout: Duration,
-    send_pings: bool,
-    last_read: Instant,
-    ping_sent: bool,
 }
 
 /// What woke the driver.
@@ -120,13 +119,18 @@ enum Wake {
     Readable,
     Writable,
     Notified,
-    Timer,
 }
 
 impl Driver {
     /// Runs the connection until it ends; returns the code and reason for `close`.
     async fn drive<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>) -> (u16, Box<str>) {
         let ending = self.main_loop::<S>(ws).await;
+        // Closing is rare next to reading and writing: its futures (timeouts, readiness) live
+        // on the heap, so they do not enlarge every idle connection's task.
+        Box::pin(self.finish(ws, ending)).await
+    }
+
+    async fn finish<T>(&mut self, ws: &mut WebSocket<T>, ending: Ending) -> (u16, Box<str>) {
         match ending {
             Ending::Abrupt => {
                 ws.conn.state = ReadyState::Closed;
@@ -155,19 +159,17 @@ impl Driver {
 
     async fn main_loop<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>) -> Ending {
         if let Err(panic) = call(&self.shared, || S::open(ws)).await {
-            return self.handler_panicked::<S>(ws, "open", panic).await;
+            return Box::pin(self.handler_panicked::<S>(ws, "open", panic)).await;
         }
         let shared = Arc::clone(&self.shared);
         let notified = shared.wake.notified();
         let mut notified = pin!(notified);
         notified.as_mut().enable();
-        let mut timer = pin!(sleep_until(self.idle_deadline()));
         loop {
             if let Some(ending) = self.after_handlers::<S>(ws).await {
                 return ending;
             }
             let want_write = self.shared.has_pending();
-            let timed = !self.idle_timeout.is_zero();
             let wake = poll_fn(|cx| {
                 if notified.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Wake::Notified);
@@ -178,9 +180,6 @@ impl Driver {
                 if self.shared.stream.poll_read_ready(cx).is_ready() {
                     return Poll::Ready(Wake::Readable);
                 }
-                if timed && timer.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Wake::Timer);
-                }
                 Poll::Pending
             })
             .await;
@@ -188,16 +187,31 @@ impl Driver {
                 Wake::Notified => {
                     notified.set(shared.wake.notified());
                     notified.as_mut().enable();
-                    if self.shared.stopping.load(std::sync::atomic::Ordering::Acquire) {
+                    if self
+                        .shared
+                        .stopping
+                        .load(std::sync::atomic::Ordering::Acquire)
+                    {
                         ws.conn.start_close(1001, "server shutting down");
+                        continue;
+                    }
+                    match self.shared.idle.take_action() {
+                        IdleAction::Nothing => {}
+                        IdleAction::Ping => {
+                            ws.conn.shared.push(
+                                ws.conn.options,
+                                OpCode::Ping,
+                                Payload::Borrowed(&[]),
+                                true,
+                            );
+                        }
+                        IdleAction::Close => {
+                            ws.conn.start_close(1001, "idle timeout");
+                            return Ending::Failed;
+                        }
                     }
                 }
                 Wake::Writable => {}
-                Wake::Timer => {
-                    if let Some(ending) = self.idle_timer(ws, timer.as_mut()) {
-                        return ending;
-                    }
-                }
                 Wake::Readable => {
                     if let Some(ending) = self.read_and_dispatch::<S>(ws).await {
                         return ending;
@@ -217,19 +231,19 @@ impl Driver {
                 return Some(Ending::Abrupt);
             }
             if let Some(e) = ws.conn.write_error.take() {
-                return Some(self.io_failed::<S>(ws, e).await);
+                return Some(Box::pin(self.io_failed::<S>(ws, e)).await);
             }
             if ws.conn.closing.is_some() {
                 return Some(Ending::Closing);
             }
             if let Err(e) = self.shared.flush() {
-                return Some(self.io_failed::<S>(ws, e).await);
+                return Some(Box::pin(self.io_failed::<S>(ws, e)).await);
             }
             let limit = ws.conn.options.backpressure_limit;
             if ws.conn.wants_drain && self.shared.buffered() < limit {
                 ws.conn.wants_drain = false;
                 if let Err(panic) = call(&self.shared, || S::drain(ws)).await {
-                    return Some(self.handler_panicked::<S>(ws, "drain", panic).await);
+                    return Some(Box::pin(self.handler_panicked::<S>(ws, "drain", panic)).await);
                 }
                 continue;
             }
@@ -244,21 +258,21 @@ impl Driver {
     ) -> Option<Ending> {
         match read_some(&self.shared.stream, &mut self.read_buf) {
             Ok(0) => return Some(Ending::Abrupt),
-            Ok(_) => {
-                self.last_read = Instant::now();
-                self.ping_sent = false;
-            }
+            Ok(_) => self.shared.idle.touch(ws.conn.server.clock()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
-            Err(e) => return Some(self.io_failed::<S>(ws, e).await),
+            Err(e) => return Some(Box::pin(self.io_failed::<S>(ws, e)).await),
         }
         loop {
             let event = match self.decoder.decode(&mut self.read_buf) {
                 Ok(Some(event)) => event,
                 Ok(None) => break,
-                Err(reason) => return Some(self.protocol_failed::<S>(ws, reason).await),
+                Err(reason) => return Some(Box::pin(self.protocol_failed::<S>(ws, reason)).await),
             };
             let (handler, result) = match event {
-                Event::Message(message) => ("message", call(&self.shared, || S::message(ws, message)).await),
+                Event::Message(message) => (
+                    "message",
+                    call(&self.shared, || S::message(ws, message)).await,
+                ),
                 Event::Ping(payload) => {
                     ws.conn.shared.push(
                         ws.conn.options,
@@ -276,11 +290,11 @@ impl Driver {
                         code: 1002,
                         reason: "compressed frame without permessage-deflate",
                     };
-                    return Some(self.protocol_failed::<S>(ws, reason).await);
+                    return Some(Box::pin(self.protocol_failed::<S>(ws, reason)).await);
                 }
             };
             if let Err(panic) = result {
-                return Some(self.handler_panicked::<S>(ws, handler, panic).await);
+                return Some(Box::pin(self.handler_panicked::<S>(ws, handler, panic)).await);
             }
             if ws.conn.terminated || ws.conn.closing.is_some() || ws.conn.write_error.is_some() {
                 break;
@@ -294,7 +308,11 @@ impl Driver {
     }
 
     /// The peer sent a close frame while we were open: answer it (echoing its code) and end.
-    fn peer_closed<T>(&mut self, ws: &mut WebSocket<T>, close: Option<(u16, crate::ws::Utf8Bytes)>) -> Ending {
+    fn peer_closed<T>(
+        &mut self,
+        ws: &mut WebSocket<T>,
+        close: Option<(u16, crate::ws::Utf8Bytes)>,
+    ) -> Ending {
         let (code, reason): (u16, Box<str>) = match &close {
             Some((code, reason)) => (*code, reason.as_str().into()),
             None => (1005, "".into()),
@@ -303,42 +321,15 @@ impl Driver {
         if close.is_some() {
             crate::ws::frame::encode_close_payload(&mut payload, code, "");
         }
-        ws.conn.shared.push(ws.conn.options, OpCode::Close, Payload::Borrowed(&payload), true);
+        ws.conn.shared.push(
+            ws.conn.options,
+            OpCode::Close,
+            Payload::Borrowed(&payload),
+            true,
+        );
         ws.conn.shared.close();
         ws.conn.state = ReadyState::Closing;
         Ending::Answered(code, reason)
-    }
-
-    /// The idle timer fired: ping a silent peer half-way, close it at the deadline.
-    fn idle_timer<T>(&mut self, ws: &mut WebSocket<T>, timer: std::pin::Pin<&mut Sleep>) -> Option<Ending> {
-        let now = Instant::now();
-        let silent = now.saturating_duration_since(self.last_read);
-        if silent >= self.idle_timeout {
-            ws.conn.start_close(1001, "idle timeout");
-            return Some(Ending::Failed);
-        }
-        if self.send_pings && !self.ping_sent && silent >= self.idle_timeout / 2 {
-            self.ping_sent = true;
-            ws.conn
-                .shared
-                .push(ws.conn.options, OpCode::Ping, Payload::Borrowed(&[]), true);
-        }
-        let next = if self.send_pings && !self.ping_sent {
-            self.last_read + self.idle_timeout / 2
-        } else {
-            self.last_read + self.idle_timeout
-        };
-        timer.reset(next.max(now + Duration::from_millis(1)));
-        None
-    }
-
-    fn idle_deadline(&self) -> Instant {
-        let first = if self.send_pings {
-            self.idle_timeout / 2
-        } else {
-            self.idle_timeout
-        };
-        self.last_read + first
     }
 
     async fn handler_panicked<S: SocketHandlers>(
@@ -376,11 +367,17 @@ impl Driver {
         Ending::Failed
     }
 
-    async fn io_failed<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>, e: io::Error) -> Ending {
+    async fn io_failed<S: SocketHandlers>(
+        &mut self,
+        ws: &mut WebSocket<S::Data>,
+        e: io::Error,
+    ) -> Ending {
         ws.conn.shared.close();
         if matches!(
             e.kind(),
-            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::ConnectionAborted
         ) {
             return Ending::Abrupt;
         }
@@ -390,7 +387,11 @@ impl Driver {
     }
 
     /// Runs the `error` handler (its own panic is only logged).
-    async fn report<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>, error: &WebSocketError) {
+    async fn report<S: SocketHandlers>(
+        &mut self,
+        ws: &mut WebSocket<S::Data>,
+        error: &WebSocketError,
+    ) {
         if let Err(panic) = call(&self.shared, || S::error(ws, error)).await {
             log_panic::<S>("error", &panic);
         }

@@ -3,6 +3,10 @@
 //! implements) and [`SocketRoute`], the route that joins them in the routing table.
 //! Everything here is reached through `__private`; none of it is public API.
 
+// A rejection is a whole `Response`, as everywhere in the crate: once per handshake, so its
+// size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::future::{ready, Future};
 use std::marker::PhantomData;
 
@@ -41,8 +45,10 @@ pub trait SocketHandlers: Sized + Send + Sync + 'static {
     }
 
     /// `message(ws, message)`.
-    fn message(ws: &mut WebSocket<Self::Data>, message: Message)
-        -> impl Future<Output = ()> + Send + '_;
+    fn message(
+        ws: &mut WebSocket<Self::Data>,
+        message: Message,
+    ) -> impl Future<Output = ()> + Send + '_;
 
     /// `close(ws, code, reason)`.
     fn close<'a>(
@@ -70,13 +76,19 @@ pub trait SocketHandlers: Sized + Send + Sync + 'static {
     }
 
     /// `ping(ws, payload)`; the pong is sent automatically either way.
-    fn ping(ws: &mut WebSocket<Self::Data>, payload: Bytes) -> impl Future<Output = ()> + Send + '_ {
+    fn ping(
+        ws: &mut WebSocket<Self::Data>,
+        payload: Bytes,
+    ) -> impl Future<Output = ()> + Send + '_ {
         let _ = (ws, payload);
         ready(())
     }
 
     /// `pong(ws, payload)`.
-    fn pong(ws: &mut WebSocket<Self::Data>, payload: Bytes) -> impl Future<Output = ()> + Send + '_ {
+    fn pong(
+        ws: &mut WebSocket<Self::Data>,
+        payload: Bytes,
+    ) -> impl Future<Output = ()> + Send + '_ {
         let _ = (ws, payload);
         ready(())
     }

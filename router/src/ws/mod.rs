@@ -10,6 +10,7 @@
 //! | `handshake` | the opening handshake checks and the `101` response |
 //! | `upgrade` | [`Upgrade`], [`Server::upgrade`](crate::Server::upgrade), the switch to the driver |
 //! | `driver` | one task per socket: reads, runs handlers, writes in batches, closes |
+//! | `idle` | idle timeouts for all sockets from one sweeper task |
 //! | `socket` | [`WebSocket`], the handle handlers get, and its send queue |
 //! | `handlers` | the traits the macros implement |
 
@@ -17,6 +18,7 @@ mod driver;
 pub(crate) mod frame;
 pub(crate) mod handlers;
 pub(crate) mod handshake;
+pub(crate) mod idle;
 mod message;
 mod options;
 pub(crate) mod socket;

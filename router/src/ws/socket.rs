@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use crate::ws::frame::{self, OpCode};
+use crate::ws::idle::IdleState;
 use crate::ws::{Message, SocketOptions};
 use crate::Server;
 
@@ -160,12 +161,14 @@ pub(crate) struct SocketShared {
     closed: AtomicBool,
     /// The server is stopping: the driver closes with `1001`.
     pub(crate) stopping: AtomicBool,
-    /// Wakes the driver: frames queued by another task, or the server stopping.
+    /// Wakes the driver: frames queued by another task, the server stopping, or the idle
+    /// sweeper.
     pub(crate) wake: Notify,
+    pub(crate) idle: IdleState,
 }
 
 impl SocketShared {
-    pub(crate) fn new(stream: TcpStream) -> Self {
+    pub(crate) fn new(stream: TcpStream, idle: IdleState) -> Self {
         SocketShared {
             stream,
             queue: Mutex::new(Queue::default()),
@@ -174,6 +177,7 @@ impl SocketShared {
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             wake: Notify::new(),
+            idle,
         }
     }
 
@@ -545,8 +549,12 @@ impl Conn {
         let mut payload = BytesMut::new();
         frame::encode_close_payload(&mut payload, code, reason);
         let reason = String::from_utf8_lossy(&payload[2..]).into_owned();
-        self.shared
-            .push(self.options, OpCode::Close, Payload::Borrowed(&payload), true);
+        self.shared.push(
+            self.options,
+            OpCode::Close,
+            Payload::Borrowed(&payload),
+            true,
+        );
         self.shared.close();
         self.closing = Some((code, reason.into_boxed_str()));
         self.state = ReadyState::Closing;

@@ -180,7 +180,13 @@ impl Server {
             .extensions()
             .get::<PeerAddr>()
             .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |p| p.0);
-        Ok(switch::<S>(req, accepted, upgrade, self.clone(), remote_addr))
+        Ok(switch::<S>(
+            req,
+            accepted,
+            upgrade,
+            self.clone(),
+            remote_addr,
+        ))
     }
 }
 
@@ -200,7 +206,11 @@ pub(crate) fn switch<S: SocketHandlers>(
     if let Some(protocol) = upgrade.protocol {
         if !handshake::offered_protocol(req.headers(), &protocol) {
             tracing::error!(target: "hyperbun::ws", socket = S::NAME, protocol, "the upgrade hook chose a subprotocol the client did not offer");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "invalid subprotocol choice").into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "invalid subprotocol choice",
+            )
+                .into_response();
         }
         accepted.protocol = HeaderValue::try_from(protocol).ok();
     }
@@ -229,7 +239,8 @@ pub(crate) fn switch<S: SocketHandlers>(
             }
         };
         let stream = parts.io.into_inner();
-        crate::ws::driver::run::<S>(
+        // A task of its own, so the connection's task does not also carry this one's state.
+        tokio::spawn(crate::ws::driver::run::<S>(
             stream,
             parts.read_buf,
             data,
@@ -237,8 +248,7 @@ pub(crate) fn switch<S: SocketHandlers>(
             remote_addr,
             protocol,
             stop,
-        )
-        .await;
+        ));
     });
     response
 }
