@@ -144,12 +144,200 @@ pub fn any(attr: TokenStream, item: TokenStream) -> TokenStream {
     entry::route(RouteKind::Any, attr.into(), item.into()).into()
 }
 
-/// The compile-time routing table: `router![handler, module::handler, …]` → `Router`.
+/// A WebSocket route, Bun style: the handlers of one socket type, on its `impl` block.
 ///
-/// Lists handlers declared with the route attributes, by path. Checks, at compile time,
-/// that no two routes can match the same request (an error at the second route names the
-/// first); builds a `Router` with no run-time registration. Handlers must be declared in the
-/// same crate.
+/// # Syntax
+///
+/// ```text
+/// struct Chat;                      // the socket's type: declare it yourself
+///
+/// #[websocket("/path", data = Type, option = value, …)]
+/// impl Chat {
+///     fn open(ws: &mut WebSocket<Type>) { … }
+///     async fn message(ws: &mut WebSocket<Type>, msg: Message) { … }
+///     …
+/// }
+/// ```
+///
+/// Every argument is optional: the path defaults to `"/ws"` and uses the grammar of
+/// [`macro@route`] (`/rooms/:room` is fine; the `#[upgrade]` hook reads the parameters).
+///
+/// # Attributes
+///
+/// | argument | meaning (Bun's name) | default |
+/// |---|---|---|
+/// | `data = Type` | the type of `ws.data`, Bun's `ws.data` but typed | `()` |
+/// | `max_payload_length = BYTES` | largest message; larger closes with `1009` (`maxPayloadLength`) | 16 MiB |
+/// | `idle_timeout = SECONDS` | close a silent peer after this long, `0` = never (`idleTimeout`) | `120` |
+/// | `backpressure_limit = BYTES` | send queue size past which sends are dropped (`backpressureLimit`) | 1 MiB |
+/// | `close_on_backpressure_limit = BOOL` | close instead of dropping (`closeOnBackpressureLimit`) | `false` |
+/// | `send_pings = BOOL` | ping silent peers before the idle timeout (`sendPings`) | `true` |
+/// | `publish_to_self = BOOL` | a socket's `publish` reaches itself (`publishToSelf`) | `false` |
+/// | `protocols = ["a", …]` | subprotocols, most preferred first | none |
+/// | `allowed_origins = ["https://…", …]` | accept the handshake only from these `Origin`s | any |
+/// | `headers = [("name", "value"), …]` | extra headers of the `101` response | none |
+/// | `options = EXPR` | a `SocketOptions` the other options are applied on top of | `SocketOptions::new()` |
+///
+/// Values are expressions (`idle_timeout = 2 * 60`, `max_payload_length = LIMIT`), evaluated
+/// once, the first time the socket is used; the lists are string literals, checked at
+/// compile time. For options from configuration, use `options = my_options()`.
+///
+/// # Handlers
+///
+/// Associated functions named like Bun's callbacks; only `message` is required. Each may be
+/// `fn` (called directly, no future) or `async fn` (its future must be `Send`); each returns
+/// `()` and takes the socket first, as `&mut WebSocket<Type>`:
+///
+/// | handler | runs |
+/// |---|---|
+/// | `open(ws)` | once the connection is open |
+/// | `message(ws, msg: Message)` | for each text or binary message |
+/// | `close(ws, code: u16, reason: &str)` | once, when the connection is closed |
+/// | `drain(ws)` | when the send queue falls back below the backpressure limit |
+/// | `error(ws, error: &WebSocketError)` | when a handler panicked or the peer broke the protocol |
+/// | `ping(ws, payload: Bytes)` / `pong(ws, payload: Bytes)` | for each ping / pong (the pong reply is automatic) |
+///
+/// Other functions, constants and types go in another `impl` block of the type.
+///
+/// # Listing the socket
+///
+/// List the type in [`router!`](macro@router), with its [`macro@upgrade`] hook if it has one:
+/// `router![Chat, admit, index]`. Without a hook, every valid handshake is accepted with
+/// `Type::default()` as its data (so `Type` must implement `Default`). The type's name must
+/// start with an uppercase letter: that is how `router!` tells it from a function. A socket
+/// need not be listed at all to be used by hand with `Server::upgrade::<Chat>(req, headers,
+/// data)`, inside any route.
+///
+/// # Notes
+///
+/// The attribute declares a hidden macro named like the type (in the macro namespace, beside
+/// the struct), which `router!` calls; `use api::Chat;` imports both. The block must be in the
+/// module that declares the type, for `router![api::Chat]` to find it there. Rules are checked
+/// at compile time; `ui-tests/README.md` lists them (`fail/websocket/…`).
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::prelude::*;
+///
+/// struct ClientData {
+///     user: String,
+///     room: String,
+/// }
+///
+/// struct Chat;
+///
+/// #[websocket("/chat", data = ClientData, idle_timeout = 60, protocols = ["chat.v1"])]
+/// impl Chat {
+///     fn open(ws: &mut WebSocket<ClientData>) {
+///         let room = ws.data.room.clone();
+///         ws.subscribe(&room);
+///         ws.send("welcome");
+///     }
+///
+///     async fn message(ws: &mut WebSocket<ClientData>, msg: Message) {
+///         if let Some(text) = msg.as_text() {
+///             let line = format!("{}: {text}", ws.data.user);
+///             let room = ws.data.room.clone();
+///             ws.publish(&room, line);
+///         }
+///     }
+///
+///     fn close(ws: &mut WebSocket<ClientData>, code: u16, reason: &str) {
+///         let _ = (ws, code, reason);
+///     }
+/// }
+///
+/// #[upgrade("/chat")]
+/// async fn admit(headers: HeaderMap) -> Result<Upgrade<ClientData>, StatusCode> {
+///     let user = headers.get("x-user").and_then(|v| v.to_str().ok());
+///     let user = user.ok_or(StatusCode::UNAUTHORIZED)?.to_owned();
+///     Ok(Upgrade::new(ClientData { user, room: "lobby".into() }))
+/// }
+///
+/// let router = hyperbun::router![Chat, admit];
+/// assert_eq!(router.routes().count(), 1);
+/// ```
+#[proc_macro_attribute]
+pub fn websocket(attr: TokenStream, item: TokenStream) -> TokenStream {
+    entry::websocket(attr.into(), item.into()).into()
+}
+
+/// The upgrade hook of a WebSocket route: Pulsar's `canUpgrade` + `upgrade` as one function,
+/// which accepts a handshake with the connection's data (and `101` headers) or rejects it
+/// with a response.
+///
+/// # Syntax
+///
+/// `#[upgrade("/path")]` on a `fn` or `async fn` whose path is that of a
+/// [`#[websocket]`](macro@websocket) socket listed in the same `router![…]`.
+///
+/// # Arguments
+///
+/// As for [`macro@route`] handlers: an argument named like a `:param` of the path receives
+/// it, parsed with `FromStr`; the others are extractors that read the request head
+/// (`HeaderMap`, `Query<T>`, `Uri`, `RemoteAddr`, `Server`, `Option<T>`, your own
+/// `FromRequestParts`). A handshake has no body, so body extractors (`Json<T>`, `Bytes`,
+/// `String`, …) are refused. `&Request` borrows the whole request.
+///
+/// # Return value
+///
+/// `Upgrade<T>` (always accept) or `Result<Upgrade<T>, E>` where `E: IntoResponse` (accept
+/// or reject, e.g. `StatusCode::UNAUTHORIZED`); `T` is the socket's `data` type, which
+/// `router!` checks.
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::prelude::*;
+///
+/// struct Player {
+///     name: String,
+///     room: String,
+/// }
+///
+/// struct Game;
+///
+/// #[websocket("/rooms/:room", data = Player)]
+/// impl Game {
+///     fn message(ws: &mut WebSocket<Player>, msg: Message) {
+///         let room = ws.data.room.clone();
+///         let _ = (ws.data.name.len(), room, msg);
+///     }
+/// }
+///
+/// #[upgrade("/rooms/:room")]
+/// fn join(room: String, headers: HeaderMap) -> Result<Upgrade<Player>, StatusCode> {
+///     let Some(name) = headers.get("x-player").and_then(|v| v.to_str().ok()) else {
+///         return Err(StatusCode::BAD_REQUEST);
+///     };
+///     let player = Player { name: name.to_owned(), room };
+///     Ok(Upgrade::new(player).header("x-room", "joined"))
+/// }
+///
+/// let router = hyperbun::router![Game, join];
+/// assert_eq!(router.routes().count(), 1);
+/// ```
+#[proc_macro_attribute]
+pub fn upgrade(attr: TokenStream, item: TokenStream) -> TokenStream {
+    entry::upgrade(attr.into(), item.into()).into()
+}
+
+/// The compile-time routing table: `router![handler, module::handler, Socket, …]` → `Router`.
+///
+/// Lists handlers declared with the route attributes, socket types declared with
+/// [`#[websocket]`](macro@websocket) and their [`#[upgrade]`](macro@upgrade) hooks, by path.
+/// Checks, at compile time, that no two routes can match the same request (an error at the
+/// second route names the first), that each hook has a socket at its path and returns its
+/// data type; builds a `Router` with no run-time registration. Entries must be declared in
+/// the same crate.
+///
+/// # Sockets and functions
+///
+/// `router!` tells a socket type from a function by Rust's naming convention: an entry whose
+/// last segment starts with an **uppercase** letter (`Chat`, `api::Chat`) is a socket type,
+/// any other (`index`, `api::users::show`, `admit`) a handler or hook function. A socket
+/// type is thus named in UpperCamelCase, which `#[websocket]` enforces.
 ///
 /// # Examples
 ///

@@ -14,6 +14,8 @@ pub(crate) enum RouteKind {
     General,
     /// `#[any(path)]`: every method.
     Any,
+    /// `#[upgrade(path)]`: the hook of a WebSocket route (its `GET` handshake).
+    Upgrade,
 }
 
 impl RouteKind {
@@ -23,6 +25,7 @@ impl RouteKind {
             RouteKind::Fixed(m) => m.to_ascii_lowercase(),
             RouteKind::General => "route".to_owned(),
             RouteKind::Any => "any".to_owned(),
+            RouteKind::Upgrade => "upgrade".to_owned(),
         }
     }
 }

@@ -13,6 +13,9 @@ use crate::ctxt::Ctxt;
 use crate::parse::handler::binding_name;
 use crate::parse::path::RoutePath;
 
+pub(crate) mod socket;
+mod upgrade;
+
 /// Runs every handler rule.
 pub(crate) fn handler(cx: &Ctxt, item: &ItemFn, path_lit: &LitStr, path: &RoutePath) {
     generic_handler(cx, item);
@@ -21,6 +24,19 @@ pub(crate) fn handler(cx: &Ctxt, item: &ItemFn, path_lit: &LitStr, path: &RouteP
     unsafe_handler(cx, item);
     reference_argument(cx, item);
     param_not_in_signature(cx, item, path_lit, path);
+}
+
+/// Runs every rule of an `#[upgrade]` hook: the handler rules, except that it may borrow
+/// `&Request`, plus its own.
+pub(crate) fn upgrade_hook(cx: &Ctxt, item: &ItemFn, path_lit: &LitStr, path: &RoutePath) {
+    generic_handler(cx, item);
+    impl_trait_argument(cx, item);
+    self_receiver(cx, item);
+    unsafe_handler(cx, item);
+    upgrade::reference_argument_in_upgrade(cx, item);
+    upgrade::body_extractor_in_upgrade(cx, item, path);
+    param_not_in_signature(cx, item, path_lit, path);
+    upgrade::upgrade_return_type(cx, item);
 }
 
 /// RULE: route handlers are not generic: the router must know every argument's type.
@@ -159,7 +175,7 @@ fn param_not_in_signature(cx: &Ctxt, item: &ItemFn, path_lit: &LitStr, path: &Ro
 }
 
 /// A type as the user would write it (`Vec<u8>`, not `Vec < u8 >`), for messages.
-fn compact(ty: &Type) -> String {
+pub(crate) fn compact(ty: &Type) -> String {
     ty.to_token_stream()
         .to_string()
         .replace(' ', "")

@@ -37,7 +37,9 @@ pub use ws::{
 };
 
 #[doc(inline)]
-pub use hyperbun_macros::{any, delete, get, head, options, patch, post, put, route, router};
+pub use hyperbun_macros::{
+    any, delete, get, head, options, patch, post, put, route, router, upgrade, websocket,
+};
 
 pub use bytes::Bytes;
 pub use http::{self, HeaderMap, Method, StatusCode, Uri};
@@ -61,9 +63,10 @@ pub mod guide {
 /// Everything a handler file usually needs: `use hyperbun::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        any, delete, get, head, options, patch, post, put, route, Body, Bytes, Form, HeaderMap,
-        Html, IntoResponse, Json, Method, Query, RemoteAddr, Request, Response, Router, Server,
-        ServerConfig, StatusCode, Uri,
+        any, delete, get, head, options, patch, post, put, route, upgrade, websocket, Body, Bytes,
+        Form, HeaderMap, Html, IntoResponse, Json, Message, Method, Query, RemoteAddr, Request,
+        Response, Router, SendStatus, Server, ServerConfig, SocketOptions, StatusCode, Upgrade,
+        UpgradeError, Uri, WebSocket,
     };
     pub use serde_json::{json, Value};
 }

@@ -19,6 +19,7 @@ pub use crate::ws::handlers::{
 pub use crate::ws::{Message, SocketOptions, Upgrade, WebSocket, WebSocketError};
 pub use crate::{Request, Response};
 pub use ::bytes::Bytes;
+pub use ::core::future::ready;
 pub use ::std::sync::OnceLock;
 
 /// A handler as the routing table sees it. `#[get]` and friends implement it on the
@@ -65,4 +66,48 @@ pub fn param<'p>(
 #[cold]
 pub fn invalid_param<T>(name: &str, value: &str, why: Option<String>) -> Response {
     crate::routing::invalid::<T>(name, value, why).into_response()
+}
+
+/// Joins an `#[upgrade]` hook `H` to its socket in `router!`: implemented only when the
+/// hook's data type (`Self`) is the socket's (`SocketData`), and then `Hook` is `H`.
+///
+/// `router!` names the hook as `<HookData as SameData<SocketData, H>>::Hook`, spanned at the
+/// hook's `Upgrade<T>`: when the types differ, no impl applies, the compiler reports it there
+/// with this trait's message, and the hook's type becomes an error that silences every later
+/// error about the route.
+#[diagnostic::on_unimplemented(
+    message = "the `#[upgrade]` hook returns `Upgrade<{Self}>`, but the socket's data is `{SocketData}`",
+    label = "the hook's data type is `{Self}`, not the socket's `{SocketData}`",
+    note = "the data a hook accepts a connection with is `ws.data` in the socket's handlers, so the two types are the same: make the hook return `Upgrade<{SocketData}>`, or declare the socket with `data = {Self}`"
+)]
+pub trait SameData<SocketData, H> {
+    /// `H`.
+    type Hook;
+}
+
+impl<T, H> SameData<T, H> for T {
+    type Hook = H;
+}
+
+/// The data of a socket listed without an `#[upgrade]` hook: [`DefaultUpgrade`] makes it
+/// with `Default`. Only for its message: `router!` requires it (through
+/// [`default_socket`]) spanned at the socket's `data = T`.
+#[diagnostic::on_unimplemented(
+    message = "the socket's data `{Self}` does not implement `Default`, and no `#[upgrade]` hook gives it",
+    label = "no `#[upgrade]` hook admits to this socket, so its data is made with `{Self}::default()`",
+    note = "implement `Default` for `{Self}` (e.g. `#[derive(Default)]`), or add an `#[upgrade(\"…\")]` hook at the socket's path that returns `Upgrade<{Self}>`, and list it in `router![…]`"
+)]
+pub trait DefaultData: Default + Send + 'static {}
+
+impl<T: Default + Send + 'static> DefaultData for T {}
+
+/// The route of socket `S` listed without a hook. `D` is `S::Data`, passed as an argument
+/// so the compiler checks `D: DefaultData` on the normalized type, with that trait's message.
+#[must_use]
+pub const fn default_socket<S, D>(_data: ::core::marker::PhantomData<D>) -> RouteDef
+where
+    S: SocketHandlers<Data = D>,
+    D: DefaultData,
+{
+    <SocketRoute<S, DefaultUpgrade<D>> as Route>::DEF
 }

@@ -4,9 +4,12 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::ItemFn;
+use syn::{ItemFn, ItemImpl, Type};
 
 use crate::expand::handler::hidden_module;
+use crate::expand::socket::shim;
+use crate::parse::socket::SocketArgs;
+use crate::paths::private;
 
 pub(crate) fn route(
     error: &syn::Error,
@@ -23,5 +26,63 @@ pub(crate) fn route(
         #error
         #item
         #shim
+    }
+}
+
+/// Output for a `#[websocket]` block that has errors: the errors, the block unchanged, the
+/// shim telling `router!` to skip the socket, and, when the arguments parsed, a stub
+/// `SocketHandlers` impl so that `server.upgrade::<Chat>(…)` elsewhere does not fail too.
+pub(crate) fn socket(
+    error: &syn::Error,
+    item: &TokenStream,
+    parsed: Option<&ItemImpl>,
+    args: Option<&SocketArgs>,
+) -> TokenStream {
+    let error = error.to_compile_error();
+    let Some(item_impl) = parsed else {
+        return quote!(#error #item);
+    };
+    let ident = match &*item_impl.self_ty {
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last(),
+        _ => None,
+    };
+    let Some(segment) = ident.filter(|s| s.arguments.is_none()) else {
+        return quote!(#error #item);
+    };
+    if item_impl.trait_.is_some() || !item_impl.generics.params.is_empty() {
+        return quote!(#error #item);
+    }
+    let shim = shim(&segment.ident, &quote!([invalid]));
+    let stub = args.map(|args| {
+        let private = private();
+        let self_ty = &item_impl.self_ty;
+        let data = args.data().map_or_else(|| quote!(()), |ty| quote!(#ty));
+        quote! {
+            const _: () = {
+                #[automatically_derived]
+                impl #private::SocketHandlers for #self_ty {
+                    type Data = #data;
+                    const NAME: &'static str = "";
+                    const LOCATION: (&'static str, u32, u32) = ("", 0, 0);
+                    const PATH: &'static str = "";
+                    const PATTERN: &'static str = "";
+                    fn options() -> &'static #private::SocketOptions {
+                        ::core::unreachable!()
+                    }
+                    fn message(
+                        _: &mut #private::WebSocket<Self::Data>,
+                        _: #private::Message,
+                    ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send + '_ {
+                        #private::ready(())
+                    }
+                }
+            };
+        }
+    });
+    quote! {
+        #error
+        #item
+        #shim
+        #stub
     }
 }

@@ -34,13 +34,21 @@ pub(crate) struct RouteModel<'a> {
     pub(crate) args: Vec<Arg<'a>>,
 }
 
-/// The shim's name: unique per handler, so shims of same-named handlers in nested modules
-/// never shadow each other.
-fn shim_ident(name: &Ident) -> Ident {
+/// A shim's name: `__hyperbun_<kind>_<name>_<hash>`, unique per item, so shims of
+/// same-named items in nested modules never shadow each other.
+pub(crate) fn shim_ident(kind: &str, name: &Ident) -> Ident {
     let span = name.span().unwrap();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (span.file(), span.line(), span.column(), name.to_string()).hash(&mut hasher);
-    format_ident!("__hyperbun_route_{}_{:x}", name, hasher.finish())
+    format_ident!("__hyperbun_{}_{}_{:x}", kind, name, hasher.finish())
+}
+
+/// Whether `router![…]` takes an entry named `name` for a socket type: its first letter is
+/// uppercase (see `expand::table`).
+pub(crate) fn named_like_a_type(name: &Ident) -> bool {
+    name.to_string()
+        .trim_start_matches("r#")
+        .starts_with(char::is_uppercase)
 }
 
 /// The visibility of the hidden module: the function's if it is `pub`, otherwise
@@ -64,7 +72,7 @@ pub(crate) fn hidden_module(
     handler_type: Option<TokenStream>,
 ) -> TokenStream {
     let name = &item.sig.ident;
-    let shim = shim_ident(name);
+    let shim = shim_ident("route", name);
     let vis = hidden_visibility(&item.vis);
     let private = private();
     let shim_def = quote! {
@@ -87,7 +95,16 @@ pub(crate) fn hidden_module(
             #handler_type
         }
     };
-    quote!(#shim_def #module)
+    // `router!` reaches an entry named like a type (`Index`) as a macro of that name, as it
+    // does a socket type; a function named so gets that macro too.
+    let alias = named_like_a_type(name).then(|| {
+        quote_spanned! {name.span()=>
+            #[doc(hidden)]
+            #[allow(unused_imports)]
+            pub(crate) use #shim as #name;
+        }
+    });
+    quote!(#shim_def #module #alias)
 }
 
 pub(crate) fn expand(model: &RouteModel<'_>) -> TokenStream {
@@ -147,97 +164,19 @@ pub(crate) fn expand(model: &RouteModel<'_>) -> TokenStream {
 fn adapter(model: &RouteModel<'_>) -> TokenStream {
     let private = private();
     let item = model.item;
-    let name = &item.sig.ident;
-    let mut bindings = Vec::new();
-    let mut vars = Vec::new();
-    let mut needs_body = false;
-    for (i, arg) in model.args.iter().enumerate() {
-        let var = format_ident!("__hyperbun_arg{}", i);
-        let ty = arg.ty;
-        let bind = match arg.kind {
-            ArgKind::Param(index) => {
-                let param_name = &model.path.params[index].name;
-                let from_str =
-                    trait_call(ty, quote!(::core::str::FromStr), "from_str", quote!(&__raw));
-                quote_spanned! {ty.span()=>
-                    let #var: #ty = {
-                        let __raw = match #private::param(&__parts, &__cx, #index, #param_name) {
-                            ::core::result::Result::Ok(raw) => raw,
-                            ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
-                        };
-                        match #from_str {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(error) => {
-                                #[allow(unused_imports)]
-                                use #private::{DescribeDisplay as _, DescribeOther as _};
-                                let why = (&#private::ParamError(error)).describe();
-                                return #private::invalid_param::<#ty>(#param_name, &__raw, why);
-                            }
-                        }
-                    };
-                }
-            }
-            ArgKind::Head => {
-                let extract = trait_call_await(
-                    ty,
-                    quote!(#private::FromRequestParts),
-                    "from_request_parts",
-                    quote!(&mut __parts, &__cx),
-                );
-                quote_spanned! {ty.span()=>
-                let #var = match #extract {
-                    ::core::result::Result::Ok(value) => value,
-                    ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
-                };
-                }
-            }
-            ArgKind::Whole => {
-                needs_body = true;
-                let extract = trait_call_await(
-                    ty,
-                    quote!(#private::FromRequest),
-                    "from_request",
-                    quote!(#private::Request::from_parts(__parts, __body), &__cx),
-                );
-                quote_spanned! {ty.span()=>
-                    let #var = match #extract {
-                        ::core::result::Result::Ok(value) => value,
-                        ::core::result::Result::Err(rejection) => return #private::IntoResponse::into_response(rejection),
-                    };
-                }
-            }
-        };
-        bindings.push(bind);
-        vars.push(var);
-    }
-    // Parameters are read before extractors; extraction keeps argument order otherwise.
-    let (params, extractors): (Vec<_>, Vec<_>) = model
-        .args
-        .iter()
-        .zip(bindings)
-        .partition(|(arg, _)| matches!(arg.kind, ArgKind::Param(_)));
-    let params = params.into_iter().map(|(_, b)| b);
-    let extractors = extractors.into_iter().map(|(_, b)| b);
-    let body = if needs_body {
-        quote!(__body)
-    } else {
-        quote!(_)
-    };
-    let call = if item.sig.asyncness.is_some() {
-        // The handler's future must be `Send` (the server may move it between threads at an
-        // `.await`). Checked here by coercion, at the handler's name, so the error reads
-        // "future returned by `name` is not `Send`" and names nothing generated.
-        let send = quote_spanned! {name.span()=>
-            &__future as &(dyn ::core::future::Future<Output = _> + ::core::marker::Send)
-        };
-        quote! {{
-            let __future = #name(#(#vars),*);
-            let _ = #send;
-            __future.await
-        }}
-    } else {
-        quote!(#name(#(#vars),*))
-    };
+    let args = Arguments::new(
+        &model.args,
+        model.path,
+        &quote!(&__cx),
+        &|response| quote!(return #response),
+    );
+    let Arguments {
+        params,
+        extractors,
+        needs_body,
+        ..
+    } = &args;
+    let call = args.call(item);
     let respond = match &item.sig.output {
         // `<T as IntoResponse>` at the user's return type: a type that is not a response is
         // reported there, once. An `impl Trait` cannot be named that way (and is a response).
@@ -248,6 +187,11 @@ fn adapter(model: &RouteModel<'_>) -> TokenStream {
             quote!(__output),
         ),
         ReturnType::Type(..) | ReturnType::Default => quote!(#private::into_response(__output)),
+    };
+    let body = if *needs_body {
+        quote!(__body)
+    } else {
+        quote!(_)
     };
     quote! {
         #[allow(unused_mut, unused_variables, clippy::all)]
@@ -266,12 +210,131 @@ fn adapter(model: &RouteModel<'_>) -> TokenStream {
     }
 }
 
+/// How a handler's (or hook's) arguments are produced, as statements over `__parts` (and
+/// `__body` for the last extractor), with the expressions to call the function with.
+pub(crate) struct Arguments {
+    /// Path parameters, parsed; they come first.
+    pub(crate) params: Vec<TokenStream>,
+    /// Extractors, in argument order.
+    pub(crate) extractors: Vec<TokenStream>,
+    /// Whether the last extractor consumes the request.
+    pub(crate) needs_body: bool,
+    /// The call's arguments.
+    pub(crate) values: Vec<TokenStream>,
+}
+
+impl Arguments {
+    /// `cx` is an expression of type `&RequestContext`; `reject` turns a `Response`
+    /// expression into the statement that returns it.
+    pub(crate) fn new(
+        args: &[Arg<'_>],
+        path: &RoutePath,
+        cx: &TokenStream,
+        reject: &dyn Fn(TokenStream) -> TokenStream,
+    ) -> Self {
+        let private = private();
+        let mut out = Arguments {
+            params: Vec::new(),
+            extractors: Vec::new(),
+            needs_body: false,
+            values: Vec::new(),
+        };
+        for (i, arg) in args.iter().enumerate() {
+            let var = format_ident!("__hyperbun_arg{}", i);
+            let ty = arg.ty;
+            let rejected = reject(quote!(#private::IntoResponse::into_response(rejection)));
+            match arg.kind {
+                ArgKind::Param(index) => {
+                    let param_name = &path.params[index].name;
+                    let from_str =
+                        trait_call(ty, quote!(::core::str::FromStr), "from_str", quote!(&__raw));
+                    let invalid =
+                        reject(quote!(#private::invalid_param::<#ty>(#param_name, &__raw, why)));
+                    out.params.push(quote_spanned! {ty.span()=>
+                        let #var: #ty = {
+                            let __raw = match #private::param(&__parts, #cx, #index, #param_name) {
+                                ::core::result::Result::Ok(raw) => raw,
+                                ::core::result::Result::Err(rejection) => #rejected,
+                            };
+                            match #from_str {
+                                ::core::result::Result::Ok(value) => value,
+                                ::core::result::Result::Err(error) => {
+                                    #[allow(unused_imports)]
+                                    use #private::{DescribeDisplay as _, DescribeOther as _};
+                                    let why = (&#private::ParamError(error)).describe();
+                                    #invalid
+                                }
+                            }
+                        };
+                    });
+                }
+                ArgKind::Head => {
+                    let extract = trait_call_await(
+                        ty,
+                        quote!(#private::FromRequestParts),
+                        "from_request_parts",
+                        quote!(&mut __parts, #cx),
+                    );
+                    out.extractors.push(quote_spanned! {ty.span()=>
+                        let #var = match #extract {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(rejection) => #rejected,
+                        };
+                    });
+                }
+                ArgKind::Whole => {
+                    out.needs_body = true;
+                    let extract = trait_call_await(
+                        ty,
+                        quote!(#private::FromRequest),
+                        "from_request",
+                        quote!(#private::Request::from_parts(__parts, __body), #cx),
+                    );
+                    out.extractors.push(quote_spanned! {ty.span()=>
+                        let #var = match #extract {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(rejection) => #rejected,
+                        };
+                    });
+                }
+                ArgKind::RequestRef => {
+                    out.values.push(quote!(&__req));
+                    continue;
+                }
+            }
+            out.values.push(quote!(#var));
+        }
+        out
+    }
+
+    /// The call of `item` with the arguments; for an `async fn`, awaited.
+    pub(crate) fn call(&self, item: &ItemFn) -> TokenStream {
+        let name = &item.sig.ident;
+        let values = &self.values;
+        if item.sig.asyncness.is_some() {
+            // The function's future must be `Send` (the server may move it between threads
+            // at an `.await`). Checked here by coercion, at the function's name, so the error
+            // reads "future returned by `name` is not `Send`" and names nothing generated.
+            let send = quote_spanned! {name.span()=>
+                &__future as &(dyn ::core::future::Future<Output = _> + ::core::marker::Send)
+            };
+            quote! {{
+                let __future = #name(#(#values),*);
+                let _ = #send;
+                __future.await
+            }}
+        } else {
+            quote!(#name(#(#values),*))
+        }
+    }
+}
+
 /// `<TY as TRAIT>::function(ARGS)`, spanned so that the call covers the user's type: its
 /// first token has the span of the type's first token, and its last ones (`>::function(…)`)
 /// that of the type's last token. The compiler reports an unmet `TY: TRAIT` (or a bound of the
 /// impl it would use) at the call, at the path, at `<TY as TRAIT>` and at the type inside it;
 /// with equal spans they are one error. (With `Span::join`, unstable, this would be simpler.)
-fn trait_call(
+pub(crate) fn trait_call(
     ty: &Type,
     trait_path: TokenStream,
     function: &str,
@@ -303,7 +366,7 @@ fn trait_call_await(
 }
 
 /// Whether `impl Trait` appears anywhere in the type (it cannot be named in an expression).
-fn contains_impl_trait(ty: &Type) -> bool {
+pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
     fn walk(tokens: TokenStream) -> bool {
         tokens.into_iter().any(|tt| match tt {
             proc_macro2::TokenTree::Ident(ident) => ident == "impl",

@@ -1,15 +1,19 @@
 //! `router![a, b, …]`: the compile-time routing table.
 //!
 //! `router!` cannot read another item's attributes, so each route attribute leaves a hidden
-//! module under the handler's name with a `route!` shim (see `expand::handler`). `router!`
-//! calls the first handler's `route!` with the list still to visit; each shim appends its
-//! route's method list and path literal (still carrying the user's span) and calls
-//! `router_step!`, which calls the next shim, until the list is empty. The last step sees every route at once,
-//! checks that no two can match the same request (inserting every pattern into the same
-//! matcher the runtime uses), and emits a `const` table of `RouteDef`s.
+//! module under the handler's name with a `route!` shim (see `expand::handler`), and each
+//! `#[websocket]` block a shim named like the socket type in the macro namespace (see
+//! `expand::socket`). `router!` calls the first entry's shim with the list still to visit:
+//! `Chat!{…}` for an entry whose last segment starts with an uppercase letter (a socket type,
+//! by Rust's naming convention), `index::route!{…}` for any other (a function). Each shim
+//! appends its route's description (methods or kind, and the path literal, still carrying the
+//! user's span) and calls `router_step!`, which calls the next shim, until the list is empty.
+//! The last step sees every route at once, checks that no two can match the same request
+//! (inserting every pattern into the same matcher the runtime uses), pairs each `#[upgrade]`
+//! hook with the socket at its path, and emits a `const` table of `RouteDef`s.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{bracketed, Ident, LitStr, Path, Token};
@@ -38,6 +42,18 @@ enum RouteInfo {
         methods: Vec<LitStr>,
         path: LitStr,
     },
+    /// A `#[websocket]` type: a `GET` route. `data` is the user's `data = T` tokens, kept
+    /// for their spans only (empty without `data`).
+    Socket {
+        path: LitStr,
+        data: TokenStream,
+    },
+    /// An `#[upgrade]` hook of the socket at `path`. `data` is the hook's data type as
+    /// written (or its return type), kept for its spans only.
+    Upgrade {
+        path: LitStr,
+        data: TokenStream,
+    },
     /// The attribute had errors, already reported; skip it.
     Invalid,
 }
@@ -49,6 +65,17 @@ impl Parse for RouteInfo {
         let kind: Ident = content.parse()?;
         if kind == "invalid" {
             return Ok(RouteInfo::Invalid);
+        }
+        if kind == "socket" || kind == "upgrade" {
+            let path = content.parse()?;
+            let data_content;
+            syn::parenthesized!(data_content in content);
+            let data: TokenStream = data_content.parse()?;
+            return Ok(if kind == "socket" {
+                RouteInfo::Socket { path, data }
+            } else {
+                RouteInfo::Upgrade { path, data }
+            });
         }
         let methods_content;
         bracketed!(methods_content in content);
@@ -65,6 +92,8 @@ impl ToTokens for RouteInfo {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         tokens.extend(match self {
             RouteInfo::Http { methods, path } => quote!([http [#(#methods)*] #path]),
+            RouteInfo::Socket { path, data } => quote!([socket #path (#data)]),
+            RouteInfo::Upgrade { path, data } => quote!([upgrade #path (#data)]),
             RouteInfo::Invalid => quote!([invalid]),
         });
     }
@@ -151,11 +180,25 @@ pub(crate) fn step(step: Step) -> TokenStream {
     }
 }
 
-fn call_shim(handler: &Path, next: &[Path], routes: &[(Path, RouteInfo)]) -> TokenStream {
+/// Calls the shim of `entry`: the macro `entry!` for a socket type (an entry whose last
+/// segment starts with an uppercase letter), `entry::route!` for a function.
+fn call_shim(entry: &Path, next: &[Path], routes: &[(Path, RouteInfo)]) -> TokenStream {
     let routes = routes.iter().map(|(path, info)| quote!((#path #info)));
-    quote! {
-        #handler::route! { @current #handler @next [#(#next),*] @routes [#(#routes)*] }
+    let state = quote!(@current #entry @next [#(#next),*] @routes [#(#routes)*]);
+    if names_a_type(entry) {
+        quote!(#entry! { #state })
+    } else {
+        quote!(#entry::route! { #state })
     }
+}
+
+/// The naming rule `router!` relies on: `Chat`, `api::Chat` name socket types; `index`,
+/// `api::index` name functions.
+fn names_a_type(entry: &Path) -> bool {
+    entry
+        .segments
+        .last()
+        .is_some_and(|s| crate::expand::handler::named_like_a_type(&s.ident))
 }
 
 /// Checks the whole table and emits it.
@@ -165,23 +208,38 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
     let mut matcher: matchit::Router<usize> = matchit::Router::new();
     // Per distinct pattern: the routes that share it.
     let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
+    // Each route's matcher pattern, once parsed.
+    let mut patterns: Vec<Option<String>> = vec![None; routes.len()];
     let mut valid = true;
     for (i, (handler, info)) in routes.iter().enumerate() {
-        let RouteInfo::Http { methods, path: lit } = info else {
-            valid = false;
-            continue;
+        let lit = match info {
+            RouteInfo::Http { path, .. }
+            | RouteInfo::Socket { path, .. }
+            | RouteInfo::Upgrade { path, .. } => path,
+            RouteInfo::Invalid => {
+                valid = false;
+                continue;
+            }
         };
         let at = user_span(lit, handler);
         let Ok(parsed) = path::parse(&lit.value()) else {
             valid = false;
             continue;
         };
+        patterns[i] = Some(parsed.pattern.clone());
+        if matches!(info, RouteInfo::Upgrade { .. }) {
+            // A hook is not a route of its own: it runs inside its socket's.
+            continue;
+        }
         if let Some((_, group)) = seen.iter_mut().find(|(p, _)| *p == parsed.pattern) {
-            if let Some(&first) = group
-                .iter()
-                .find(|&&j| methods_overlap(methods, &routes[j].1))
-            {
-                cx.error_at(at, overlap_message(routes, first, i));
+            if let Some(&first) = group.iter().find(|&&j| methods_overlap(info, &routes[j].1)) {
+                if let (RouteInfo::Socket { .. }, RouteInfo::Socket { .. }) =
+                    (info, &routes[first].1)
+                {
+                    cx.error_at(at, two_sockets_same_path(routes, first, i));
+                } else {
+                    cx.error_at(at, overlap_message(routes, first, i));
+                }
             }
             group.push(i);
             continue;
@@ -195,6 +253,7 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
             Err(e) => cx.error_at(at, format!("invalid route path: {e}")),
         }
     }
+    let hooks = pair_hooks(&cx, routes, &patterns);
     if let Err(e) = cx.check() {
         return e.to_compile_error();
     }
@@ -205,15 +264,126 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
     }
     let defs = routes
         .iter()
-        .map(|(path, _)| quote!(<#path::Handler as #private::Route>::DEF));
-    let handlers = routes.iter().map(|(path, _)| path);
+        .enumerate()
+        .filter_map(|(i, (path, info))| match info {
+            RouteInfo::Http { .. } => Some(quote!(<#path::Handler as #private::Route>::DEF)),
+            RouteInfo::Socket { data, .. } => Some(match hooks[i] {
+                Some(hook) => socket_with_hook(path, &routes[hook]),
+                None => socket_without_hook(path, data),
+            }),
+            RouteInfo::Upgrade { .. } | RouteInfo::Invalid => None,
+        });
+    // Functions only: a socket type is named by its route's definition.
+    let functions = routes
+        .iter()
+        .filter(|(_, info)| !matches!(info, RouteInfo::Socket { .. }))
+        .map(|(path, _)| path);
     quote! {{
         // Names each handler function at the user's path: one the router cannot see is
         // reported as rustc's "function `…` is private" (the hidden items are `pub(crate)`).
-        const _: () = { #(let _ = #handlers;)* };
+        const _: () = { #(let _ = #functions;)* };
         const __HYPERBUN_ROUTES: &[#private::RouteDef] = &[#(#defs),*];
         #private::Router::__from_table(__HYPERBUN_ROUTES)
     }}
+}
+
+/// Pairs each `#[upgrade]` hook with the socket at its pattern; per route, the index of its
+/// hook (sockets only).
+fn pair_hooks(
+    cx: &Ctxt,
+    routes: &[(Path, RouteInfo)],
+    patterns: &[Option<String>],
+) -> Vec<Option<usize>> {
+    let mut hooks: Vec<Option<usize>> = vec![None; routes.len()];
+    for (i, (handler, info)) in routes.iter().enumerate() {
+        let (RouteInfo::Upgrade { path: lit, .. }, Some(pattern)) = (info, &patterns[i]) else {
+            continue;
+        };
+        let at = user_span(lit, handler);
+        let socket = routes.iter().enumerate().position(|(j, (_, other))| {
+            matches!(other, RouteInfo::Socket { .. }) && patterns[j].as_ref() == Some(pattern)
+        });
+        match socket {
+            None => cx.error_at(at, upgrade_without_websocket(routes, i)),
+            Some(j) => match hooks[j] {
+                Some(first) => cx.error_at(at, two_hooks_same_socket(routes, j, first, i)),
+                None => hooks[j] = Some(i),
+            },
+        }
+    }
+    hooks
+}
+
+/// `<SocketRoute<S, H> as Route>::DEF` for socket `S` admitted by hook `H`, where `H` is named
+/// through `SameData` at the hook's data type: if it is not the socket's, the compiler
+/// reports it there, once (see `__private::SameData`).
+fn socket_with_hook(socket: &Path, (hook, info): &(Path, RouteInfo)) -> TokenStream {
+    let private = private();
+    let RouteInfo::Upgrade { data, .. } = info else {
+        unreachable!("bug: a hook is an upgrade route")
+    };
+    let (first, last) = first_last(data, hook);
+    let open = quote_spanned!(first=> <);
+    let close = quote_spanned!(last=> >::);
+    let assoc = Ident::new("Data", last);
+    let hook_data = quote!(#open #hook::Handler as #private::UpgradeHook #close #assoc);
+    quote! {
+        <#private::SocketRoute<
+            #socket,
+            <#hook_data as #private::SameData<
+                <#socket as #private::SocketHandlers>::Data,
+                #hook::Handler,
+            >>::Hook,
+        > as #private::Route>::DEF
+    }
+}
+
+/// The definition of socket `S` without a hook, through `default_socket`, whose
+/// `Data: DefaultData` bound is checked at the `_` spanned at the user's `data = T`.
+fn socket_without_hook(socket: &Path, data: &TokenStream) -> TokenStream {
+    let private = private();
+    let at = main_token(data, socket);
+    let infer = quote_spanned!(at=> _);
+    quote! {
+        #private::default_socket::<#socket, #infer>(
+            ::core::marker::PhantomData::<<#socket as #private::SocketHandlers>::Data>
+        )
+    }
+}
+
+/// The spans of the first and last of `tokens`, resolved like `entry` (see `user_span`).
+fn first_last(tokens: &TokenStream, entry: &Path) -> (Span, Span) {
+    let anchor = anchor(entry);
+    let mut iter = tokens.clone().into_iter();
+    let first = iter.next().map_or(anchor, |t| t.span().resolved_at(anchor));
+    let last = iter.last().map_or(first, |t| t.span().resolved_at(anchor));
+    (first, last)
+}
+
+/// The token that names a type: the last identifier before any `<` (`ClientData` in
+/// `my::ClientData`, `Vec` in `Vec<u8>`), else the first token; resolved like `entry`.
+fn main_token(tokens: &TokenStream, entry: &Path) -> Span {
+    let anchor = anchor(entry);
+    let mut main = None;
+    for tt in tokens.clone() {
+        match &tt {
+            proc_macro2::TokenTree::Ident(ident) => main = Some(ident.span()),
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == '<' => break,
+            proc_macro2::TokenTree::Punct(_) => {}
+            other => {
+                main = main.or(Some(other.span()));
+                break;
+            }
+        }
+    }
+    main.map_or(anchor, |span| span.resolved_at(anchor))
+}
+
+fn anchor(entry: &Path) -> Span {
+    entry
+        .segments
+        .first()
+        .map_or_else(Span::call_site, |s| s.ident.span())
 }
 
 /// Where to report a route: at its path literal, but resolved like the handler's name in
@@ -222,68 +392,131 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
 /// invocation" and a note about macros the user never wrote; the handler's name in the
 /// user's own `router![…]` carries no such mark.
 fn user_span(lit: &LitStr, handler: &Path) -> Span {
-    let anchor = handler
-        .segments
-        .first()
-        .map_or_else(Span::call_site, |s| s.ident.span());
-    lit.span().resolved_at(anchor)
+    lit.span().resolved_at(anchor(handler))
 }
 
-fn methods_of(info: &RouteInfo) -> &[LitStr] {
+/// The methods a route answers: `None` for every method (#[any]).
+fn methods_of(info: &RouteInfo) -> Option<Vec<String>> {
     match info {
-        RouteInfo::Http { methods, .. } => methods,
-        RouteInfo::Invalid => &[],
+        RouteInfo::Http { methods, .. } if methods.is_empty() => None,
+        RouteInfo::Http { methods, .. } => Some(methods.iter().map(LitStr::value).collect()),
+        RouteInfo::Socket { .. } => Some(vec!["GET".to_owned()]),
+        RouteInfo::Upgrade { .. } | RouteInfo::Invalid => Some(Vec::new()),
     }
 }
 
 /// Two routes with the same pattern clash if a method is in both, or either takes any method.
-fn methods_overlap(methods: &[LitStr], other: &RouteInfo) -> bool {
-    let others = methods_of(other);
-    methods.is_empty()
-        || others.is_empty()
-        || methods
-            .iter()
-            .any(|m| others.iter().any(|o| o.value() == m.value()))
+fn methods_overlap(info: &RouteInfo, other: &RouteInfo) -> bool {
+    match (methods_of(info), methods_of(other)) {
+        (None, _) | (_, None) => true,
+        (Some(a), Some(b)) => a.iter().any(|m| b.contains(m)),
+    }
+}
+
+fn path_of(info: &RouteInfo) -> Option<&LitStr> {
+    match info {
+        RouteInfo::Http { path, .. }
+        | RouteInfo::Socket { path, .. }
+        | RouteInfo::Upgrade { path, .. } => Some(path),
+        RouteInfo::Invalid => None,
+    }
+}
+
+fn entry_text(path: &Path) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
 }
 
 fn describe(routes: &[(Path, RouteInfo)], i: usize) -> String {
     let (handler, info) = &routes[i];
-    let RouteInfo::Http { methods, path } = info else {
+    let Some(path) = path_of(info) else {
         return String::new();
     };
-    let methods = if methods.is_empty() {
-        "ANY".to_owned()
-    } else {
-        methods
-            .iter()
-            .map(LitStr::value)
-            .collect::<Vec<_>>()
-            .join("|")
+    let methods = methods_of(info).map_or_else(|| "ANY".to_owned(), |m| m.join("|"));
+    let (what, name) = match info {
+        RouteInfo::Socket { .. } => ("socket", entry_text(handler)),
+        _ => ("handler", entry_text(handler)),
     };
-    let handler = handler.to_token_stream().to_string().replace(' ', "");
-    format!("`{methods} {}` (handler `{handler}`)", path.value())
+    format!("`{methods} {}` ({what} `{name}`)", path.value())
 }
 
 fn location(routes: &[(Path, RouteInfo)], i: usize) -> String {
-    let span = match &routes[i].1 {
-        RouteInfo::Http { path, .. } => path.span(),
-        RouteInfo::Invalid => Span::call_site(),
-    };
+    let span = path_of(&routes[i].1).map_or_else(Span::call_site, LitStr::span);
     let span = span.unwrap();
     format!("{}:{}:{}", span.file(), span.line(), span.column())
 }
 
+/// RULE websocket/two-sockets-same-path: a path has at most one socket.
+fn two_sockets_same_path(routes: &[(Path, RouteInfo)], first: usize, second: usize) -> String {
+    let path = path_of(&routes[second].1)
+        .map(LitStr::value)
+        .unwrap_or_default();
+    format!(
+        "socket `{}` is at `{path}`, where socket `{}` already is (first defined at {}); a path \
+         has one socket: move one of them to another path",
+        entry_text(&routes[second].0),
+        entry_text(&routes[first].0),
+        location(routes, first),
+    )
+}
+
+/// RULE websocket/upgrade-without-websocket: a hook's path is that of a socket in the router.
+fn upgrade_without_websocket(routes: &[(Path, RouteInfo)], hook: usize) -> String {
+    let path = path_of(&routes[hook].1)
+        .map(LitStr::value)
+        .unwrap_or_default();
+    let sockets: Vec<String> = routes
+        .iter()
+        .filter(|(_, info)| matches!(info, RouteInfo::Socket { .. }))
+        .map(|(entry, info)| {
+            let at = path_of(info).map(LitStr::value).unwrap_or_default();
+            format!("`{at}` (`{}`)", entry_text(entry))
+        })
+        .collect();
+    let present = match sockets.as_slice() {
+        [] => "this router lists no socket; list the #[websocket] type whose connections it \
+               admits in `router![…]` too"
+            .to_owned(),
+        [one] => format!("the router's socket is at {one}"),
+        many => format!("the router's sockets are at {}", many.join(", ")),
+    };
+    format!(
+        "#[upgrade] hook `{}` is at `{path}`, but no socket in this router is: a hook admits \
+         connections to the socket at its path, so this one would never run; {present}",
+        entry_text(&routes[hook].0),
+    )
+}
+
+/// RULE websocket/two-hooks-same-socket: a socket has at most one hook.
+fn two_hooks_same_socket(
+    routes: &[(Path, RouteInfo)],
+    socket: usize,
+    first: usize,
+    second: usize,
+) -> String {
+    let path = path_of(&routes[socket].1)
+        .map(LitStr::value)
+        .unwrap_or_default();
+    format!(
+        "socket `{}` at `{path}` already has the #[upgrade] hook `{}` (first defined at {}); a \
+         socket has one hook: remove `{}` from `router![…]`, or merge the two",
+        entry_text(&routes[socket].0),
+        entry_text(&routes[first].0),
+        location(routes, first),
+        entry_text(&routes[second].0),
+    )
+}
+
 fn overlap_message(routes: &[(Path, RouteInfo)], first: usize, second: usize) -> String {
     let same_text = matches!(
-        (&routes[first].1, &routes[second].1),
-        (RouteInfo::Http { path: a, .. }, RouteInfo::Http { path: b, .. }) if a.value() == b.value()
+        (path_of(&routes[first].1), path_of(&routes[second].1)),
+        (Some(a), Some(b)) if a.value() == b.value()
     );
     let what = if same_text {
         "duplicate route"
     } else {
         "conflicting routes"
     };
-    let any = methods_of(&routes[first].1).is_empty() || methods_of(&routes[second].1).is_empty();
+    let any = methods_of(&routes[first].1).is_none() || methods_of(&routes[second].1).is_none();
     let fix = if any {
         "#[any] answers every method, so it must be the only route at its path; list the methods \
          it should answer with #[route(\"…\", method = \"…\")], or remove one"

@@ -44,6 +44,7 @@ fn usage(kind: RouteKind) -> String {
 fn options(kind: RouteKind) -> &'static [&'static str] {
     match kind {
         RouteKind::General => &["method", "body_limit"],
+        RouteKind::Upgrade => &[],
         _ => &["body_limit"],
     }
 }
@@ -64,7 +65,7 @@ fn missing_path(kind: RouteKind, anchor: Span) -> syn::Error {
 }
 
 /// RULE attr/path-not-a-literal: the path is a string literal the macro can read.
-fn path_not_a_literal(kind: RouteKind, span: Span) -> syn::Error {
+pub(crate) fn path_not_a_literal(kind: RouteKind, span: Span) -> syn::Error {
     syn::Error::new(
         span,
         format!(
@@ -80,6 +81,16 @@ fn unknown_option(kind: RouteKind, key: &Ident) -> syn::Error {
     let name = key.to_string();
     let known = options(kind);
     let attr = kind.attr_name();
+    if known.is_empty() {
+        return syn::Error::new(
+            key.span(),
+            format!(
+                "unknown option `{name}`: #[{attr}] takes no options, only the path: {}; \
+                 the socket's options go in its #[websocket(…)]",
+                usage(kind)
+            ),
+        );
+    }
     let message = match known.iter().find(|o| is_typo_of(&name, o)) {
         Some(close) => format!("unknown option `{name}` for #[{attr}]; did you mean `{close}`?"),
         None => {
@@ -107,7 +118,7 @@ fn option_usage(option: &str) -> &'static str {
 }
 
 /// `name` is one edit (insertion, deletion, substitution or swap) away from `option`.
-fn is_typo_of(name: &str, option: &str) -> bool {
+pub(crate) fn is_typo_of(name: &str, option: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (name.chars().collect(), option.chars().collect());
     if a == b {
         return false;
@@ -126,6 +137,9 @@ fn is_typo_of(name: &str, option: &str) -> bool {
 fn method_option_outside_route(kind: RouteKind, key: &Ident) -> syn::Error {
     let what = match kind {
         RouteKind::Fixed(m) => format!("#[{}] always answers `{m}`", kind.attr_name()),
+        RouteKind::Upgrade => {
+            "#[upgrade] answers the `GET` request of a WebSocket handshake".to_owned()
+        }
         _ => "#[any] answers every method".to_owned(),
     };
     syn::Error::new(
@@ -156,7 +170,7 @@ fn method_not_a_string(value: &Expr) -> syn::Error {
 }
 
 /// RULE attr/duplicate-option: an option is given once.
-fn duplicate_option(key: &Ident) -> syn::Error {
+pub(crate) fn duplicate_option(key: &Ident) -> syn::Error {
     syn::Error::new(
         key.span(),
         format!("`{key}` is given more than once; keep one"),
@@ -237,7 +251,7 @@ pub(crate) fn parse(kind: RouteKind, tokens: TokenStream, anchor: Span) -> syn::
             .map_err(|e| path_not_a_literal(kind, e.span()))?;
         let mut methods: Vec<(&'static str, Span)> = match kind {
             RouteKind::Fixed(m) => vec![(m, Span::call_site())],
-            RouteKind::General | RouteKind::Any => Vec::new(),
+            RouteKind::General | RouteKind::Any | RouteKind::Upgrade => Vec::new(),
         };
         let mut body_limit: Option<Expr> = None;
         if input.is_empty() {
@@ -269,7 +283,7 @@ pub(crate) fn parse(kind: RouteKind, tokens: TokenStream, anchor: Span) -> syn::
                     }
                     methods.push((method, name.span()));
                 }
-                "body_limit" => {
+                "body_limit" if kind != RouteKind::Upgrade => {
                     if body_limit.is_some() {
                         return Err(duplicate_option(&option.key));
                     }

@@ -15,6 +15,8 @@ pub(crate) enum ArgKind {
     Head,
     /// The last extractor: may consume the whole request, body included.
     Whole,
+    /// `&Request` in an `#[upgrade]` hook: the request itself, rebuilt after extraction.
+    RequestRef,
 }
 
 pub(crate) struct Arg<'a> {
@@ -45,6 +47,36 @@ pub(crate) fn classify<'a>(item: &'a ItemFn, path: &RoutePath) -> Vec<Arg<'a>> {
         last.kind = ArgKind::Whole;
     }
     args
+}
+
+/// An `#[upgrade]` hook's arguments: path parameters, `&Request`, and head extractors
+/// (a handshake has no body).
+pub(crate) fn classify_hook<'a>(item: &'a ItemFn, path: &RoutePath) -> Vec<Arg<'a>> {
+    classify(item, path)
+        .into_iter()
+        .map(|arg| match arg.kind {
+            ArgKind::Head | ArgKind::Whole if is_request_ref(arg.ty) => Arg {
+                kind: ArgKind::RequestRef,
+                ..arg
+            },
+            ArgKind::Whole => Arg {
+                kind: ArgKind::Head,
+                ..arg
+            },
+            _ => arg,
+        })
+        .collect()
+}
+
+/// `&Request` (any path whose last segment is `Request`, borrowed immutably).
+pub(crate) fn is_request_ref(ty: &Type) -> bool {
+    let Type::Reference(reference) = ty else {
+        return false;
+    };
+    reference.mutability.is_none()
+        && matches!(&*reference.elem, Type::Path(path)
+            if path.qself.is_none()
+                && path.path.segments.last().is_some_and(|s| s.ident == "Request"))
 }
 
 /// The name an argument binds, if it is a plain identifier pattern (`id`, `mut id`).

@@ -1,3 +1,4 @@
 pub(crate) mod args;
 pub(crate) mod handler;
 pub(crate) mod path;
+pub(crate) mod socket;
