@@ -230,16 +230,14 @@ pub fn any(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// #[websocket("/chat", data = ClientData, idle_timeout = 60, protocols = ["chat.v1"])]
 /// impl Chat {
 ///     fn open(ws: &mut WebSocket<ClientData>) {
-///         let room = ws.data.room.clone();
-///         ws.subscribe(&room);
-///         ws.send("welcome");
+///         let welcome = format!("welcome to {}, {}", ws.data.room, ws.data.user);
+///         ws.send(welcome);
 ///     }
 ///
 ///     async fn message(ws: &mut WebSocket<ClientData>, msg: Message) {
 ///         if let Some(text) = msg.as_text() {
 ///             let line = format!("{}: {text}", ws.data.user);
-///             let room = ws.data.room.clone();
-///             ws.publish(&room, line);
+///             ws.send(line);
 ///         }
 ///     }
 ///
@@ -301,8 +299,8 @@ pub fn websocket(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// #[websocket("/rooms/:room", data = Player)]
 /// impl Game {
 ///     fn message(ws: &mut WebSocket<Player>, msg: Message) {
-///         let room = ws.data.room.clone();
-///         let _ = (ws.data.name.len(), room, msg);
+///         let line = format!("{} in {}: {} bytes", ws.data.name, ws.data.room, msg.len());
+///         ws.send(line);
 ///     }
 /// }
 ///

@@ -162,67 +162,62 @@ fn options(args: &SocketArgs) -> TokenStream {
     }}
 }
 
-/// The trait method for one handler.
+/// The trait method for one handler: the trait's signature (with `'a` where the trait names
+/// the lifetime), calling the user's function.
 fn method(self_ty: &Type, f: &ImplItemFn) -> TokenStream {
     let private = private();
     let name = &f.sig.ident;
-    let ws = quote!(&'__a mut #private::WebSocket<Self::Data>);
-    let (generics, params, args): (TokenStream, TokenStream, Vec<TokenStream>) =
-        match name.to_string().as_str() {
-            "message" => (
-                quote!(<'__a>),
-                quote!(__ws: #ws, __message: #private::Message),
-                vec![quote!(__ws), quote!(__message)],
-            ),
-            "close" => (
-                quote!(<'__a>),
-                quote!(__ws: #ws, __code: u16, __reason: &'__a str),
-                vec![quote!(__ws), quote!(__code), quote!(__reason)],
-            ),
-            "error" => (
-                quote!(<'__a>),
-                quote!(__ws: #ws, __error: &'__a #private::WebSocketError),
-                vec![quote!(__ws), quote!(__error)],
-            ),
-            "ping" | "pong" => (
-                quote!(<'__a>),
-                quote!(__ws: #ws, __payload: #private::Bytes),
-                vec![quote!(__ws), quote!(__payload)],
-            ),
-            _ => (quote!(<'__a>), quote!(__ws: #ws), vec![quote!(__ws)]),
-        };
+    let named = matches!(name.to_string().as_str(), "close" | "error");
+    let (generics, lifetime) = if named {
+        (quote!(<'a>), quote!('a))
+    } else {
+        (quote!(), quote!('_))
+    };
+    let ws = quote!(__ws: &#lifetime mut #private::WebSocket<Self::Data>);
+    let (params, args): (TokenStream, Vec<TokenStream>) = match name.to_string().as_str() {
+        "message" => (
+            quote!(#ws, __message: #private::Message),
+            vec![quote!(__ws), quote!(__message)],
+        ),
+        "close" => (
+            quote!(#ws, __code: u16, __reason: &'a str),
+            vec![quote!(__ws), quote!(__code), quote!(__reason)],
+        ),
+        "error" => (
+            quote!(#ws, __error: &'a #private::WebSocketError),
+            vec![quote!(__ws), quote!(__error)],
+        ),
+        "ping" | "pong" => (
+            quote!(#ws, __payload: #private::Bytes),
+            vec![quote!(__ws), quote!(__payload)],
+        ),
+        _ => (quote!(#ws), vec![quote!(__ws)]),
+    };
     // Each value passes as `(value,).0` spanned over the user's parameter type, so a type
     // that does not match (`WebSocket<Other>`, `msg: String`) is one error, under it.
-    let args = args
-        .iter()
-        .zip(&f.sig.inputs)
-        .map(|(arg, input)| match input {
-            FnArg::Typed(typed) => spanned_over(arg, &typed.ty),
-            FnArg::Receiver(_) => arg.clone(),
-        });
+    let args = args.iter().zip(&f.sig.inputs).map(|(arg, input)| match input {
+        FnArg::Typed(typed) => spanned_over(arg, &typed.ty),
+        FnArg::Receiver(_) => arg.clone(),
+    });
     let call = quote!(<#self_ty>::#name(#(#args),*));
-    let body = if f.sig.asyncness.is_some() {
-        let send = quote_spanned! {name.span()=>
-            &__future as &(dyn ::core::future::Future<Output = ()> + ::core::marker::Send)
-        };
-        quote! {
-            let __future = #call;
-            let _ = #send;
-            __future
-        }
+    let (body, at) = if f.sig.asyncness.is_some() {
+        // The future is returned as the method's `impl Future + Send`, spanned at the
+        // handler's name: a future that is not `Send` is one error, "future returned by
+        // `name` is not `Send`", there.
+        (call, name.span())
     } else {
-        quote! {
-            #call;
-            #private::ready(())
-        }
+        (quote!(#call; #private::ready(())), Span::call_site())
+    };
+    let output = if named {
+        quote_spanned!(at=> impl ::core::future::Future<Output = ()> + ::core::marker::Send + 'a)
+    } else {
+        quote_spanned!(at=> impl ::core::future::Future<Output = ()> + ::core::marker::Send + '_)
     };
     let cfgs = f.attrs.iter().filter(|a| a.path().is_ident("cfg"));
     quote! {
         #(#cfgs)*
         #[allow(clippy::all)]
-        fn #name #generics(#params)
-            -> impl ::core::future::Future<Output = ()> + ::core::marker::Send + '__a
-        {
+        fn #name #generics(#params) -> #output {
             #body
         }
     }

@@ -8,7 +8,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
-use syn::{GenericArgument, ItemFn, LitStr, PathArguments, ReturnType, Type};
+use syn::{GenericArgument, ItemFn, LitStr, PathArguments, ReturnType, Type, Visibility};
 
 use crate::expand::handler::{hidden_module, trait_call, Arguments};
 use crate::parse::handler::Arg;
@@ -32,12 +32,13 @@ pub(crate) fn expand(model: &HookModel<'_>) -> TokenStream {
     let path_lit = model.path_lit;
     let data_tokens = data_type_tokens(output);
     let route_info = quote!([upgrade #path_lit (#data_tokens)]);
+    let vis = handler_visibility(&item.vis);
     let hidden = hidden_module(
         item,
         &route_info,
         Some(quote! {
             #[allow(dead_code)]
-            pub enum Handler {}
+            #vis enum Handler {}
         }),
     );
     let args = Arguments::new(
@@ -97,6 +98,29 @@ pub(crate) fn expand(model: &HookModel<'_>) -> TokenStream {
                 }
             }
         };
+    }
+}
+
+/// The visibility of `Handler` inside the hidden module: the hook function's, seen from the
+/// function's module (a private `fn` gives `pub(super)`). `Handler`'s `UpgradeHook` impl
+/// names the hook's data type, which the compiler requires to be as visible as `Handler`
+/// (E0446), so `Handler` is no more visible than the function, whose signature names it too.
+fn handler_visibility(vis: &Visibility) -> TokenStream {
+    match vis {
+        Visibility::Inherited => quote!(pub(super)),
+        Visibility::Public(_) => quote!(pub),
+        Visibility::Restricted(restricted) => {
+            let path = &restricted.path;
+            if path.is_ident("self") {
+                quote!(pub(super))
+            } else if path.is_ident("super") {
+                quote!(pub(in super::super))
+            } else if path.segments.first().is_some_and(|s| s.ident == "crate") {
+                quote!(#vis)
+            } else {
+                quote!(pub(crate))
+            }
+        }
     }
 }
 

@@ -383,8 +383,8 @@ pub(crate) fn parse_args(tokens: TokenStream) -> syn::Result<SocketArgs> {
     parser.parse2(tokens)
 }
 
-/// The socket handlers, in the order error messages list them: name, arguments after `ws`
-/// as written in messages, and the number of arguments (with `ws`).
+/// The socket handlers, in the order error messages list them: name, and the arguments
+/// after `ws` as written in messages.
 pub(crate) const HANDLERS: &[(&str, &str)] = &[
     ("open", ""),
     ("message", ", msg: Message"),
@@ -410,7 +410,11 @@ pub(crate) fn signature(name: &str, data: &str) -> String {
         .iter()
         .find(|(n, _)| *n == name)
         .map_or("", |(_, rest)| rest);
-    format!("fn {name}(ws: &mut WebSocket<{data}>{rest})")
+    if data == "()" {
+        format!("fn {name}(ws: &mut WebSocket{rest})")
+    } else {
+        format!("fn {name}(ws: &mut WebSocket<{data}>{rest})")
+    }
 }
 
 /// The block the attribute decorates.

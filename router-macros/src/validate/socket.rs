@@ -32,7 +32,13 @@ pub(crate) fn socket(cx: &Ctxt, model: &SocketImpl<'_>, args: Option<&SocketArgs
             other => item_not_a_handler(cx, other, &type_name),
         }
     }
-    missing_message(cx, model, &data);
+    // A misnamed `message` (`on_message`) is reported as such, not as a missing one too.
+    let misnamed_message = item.items.iter().any(|member| {
+        matches!(member, ImplItem::Fn(f) if closest_handler(&f.sig.ident.to_string()) == Some("message"))
+    });
+    if !misnamed_message {
+        missing_message(cx, model, &data);
+    }
     if let Some(args) = args {
         data_not_declared(cx, model, args);
     }
