@@ -335,7 +335,12 @@ pub fn upgrade(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `router!` tells a socket type from a function by Rust's naming convention: an entry whose
 /// last segment starts with an **uppercase** letter (`Chat`, `api::Chat`) is a socket type,
 /// any other (`index`, `api::users::show`, `admit`) a handler or hook function. A socket
-/// type is thus named in UpperCamelCase, which `#[websocket]` enforces.
+/// type is thus named in UpperCamelCase, which `#[websocket]` enforces. (A `#[websocket]`
+/// block declares a hidden macro named like its type, which `router!` calls; a function is
+/// reached through the hidden module named like it.)
+///
+/// A socket is a `GET` route at its path; an `#[upgrade]` hook is not a route of its own but
+/// runs in the socket's at the same path, which must be listed too.
 ///
 /// # Examples
 ///
@@ -356,8 +361,21 @@ pub fn upgrade(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     }
 /// }
 ///
-/// let router = hyperbun::router![index, users::show];
-/// assert_eq!(router.routes().count(), 2);
+/// mod live {
+///     use hyperbun::prelude::*;
+///
+///     pub struct Echo;
+///
+///     #[websocket("/live")]
+///     impl Echo {
+///         fn message(ws: &mut WebSocket, msg: Message) {
+///             ws.send(msg);
+///         }
+///     }
+/// }
+///
+/// let router = hyperbun::router![index, users::show, live::Echo];
+/// assert_eq!(router.routes().count(), 3);
 /// ```
 #[proc_macro]
 pub fn router(input: TokenStream) -> TokenStream {

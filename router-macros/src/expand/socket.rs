@@ -33,7 +33,7 @@ pub(crate) struct SocketModel<'a> {
 }
 
 pub(crate) fn expand(model: &SocketModel<'_>) -> TokenStream {
-    let item = model.item;
+    let item = &with_handler_lints(model.item);
     let private = private();
     let self_ty = &item.self_ty;
     let data = data_type(model.args);
@@ -72,6 +72,25 @@ pub(crate) fn expand(model: &SocketModel<'_>) -> TokenStream {
             }
         };
     }
+}
+
+/// The block, with `#[allow(clippy::needless_pass_by_value)]` on each handler: their
+/// signatures are fixed (`msg: Message` is passed by value whether the handler consumes it
+/// or not), so the lint could only be silenced, never followed.
+fn with_handler_lints(item: &ItemImpl) -> ItemImpl {
+    let mut item = item.clone();
+    for member in &mut item.items {
+        if let syn::ImplItem::Fn(f) = member {
+            if crate::parse::socket::HANDLERS
+                .iter()
+                .any(|(name, _)| f.sig.ident == name)
+            {
+                f.attrs
+                    .push(syn::parse_quote!(#[allow(clippy::needless_pass_by_value)]));
+            }
+        }
+    }
+    item
 }
 
 /// `data = T`, spanned at `T` so that a type that is not `Send + 'static` is reported there;
@@ -195,10 +214,13 @@ fn method(self_ty: &Type, f: &ImplItemFn) -> TokenStream {
     };
     // Each value passes as `(value,).0` spanned over the user's parameter type, so a type
     // that does not match (`WebSocket<Other>`, `msg: String`) is one error, under it.
-    let args = args.iter().zip(&f.sig.inputs).map(|(arg, input)| match input {
-        FnArg::Typed(typed) => spanned_over(arg, &typed.ty),
-        FnArg::Receiver(_) => arg.clone(),
-    });
+    let args = args
+        .iter()
+        .zip(&f.sig.inputs)
+        .map(|(arg, input)| match input {
+            FnArg::Typed(typed) => spanned_over(arg, &typed.ty),
+            FnArg::Receiver(_) => arg.clone(),
+        });
     let call = quote!(<#self_ty>::#name(#(#args),*));
     let (body, at) = if f.sig.asyncness.is_some() {
         // The future is returned as the method's `impl Future + Send`, spanned at the

@@ -51,9 +51,13 @@ pub(crate) fn expand(model: &HookModel<'_>) -> TokenStream {
         params, extractors, ..
     } = &args;
     let call = args.call(item);
-    // `<R as IntoUpgrade>` at the user's return type (both the data type and the conversion,
-    // spanned alike, so a return type that is not an upgrade decision is one error there).
-    let data = trait_path(output, quote!(#private::IntoUpgrade), "Data");
+    // The data type as written in `Upgrade<T>` (`validate` requires one), so that the impl's
+    // signature does not depend on `R: IntoUpgrade`; then a return type that is not an
+    // upgrade decision is one error, at the conversion spanned over it.
+    let data = find_upgrade_arg(output).map_or_else(
+        || trait_path(output, quote!(#private::IntoUpgrade), "Data"),
+        ToTokens::to_token_stream,
+    );
     let into_upgrade = trait_call(
         output,
         quote!(#private::IntoUpgrade),
@@ -148,7 +152,8 @@ fn data_type_tokens(output: &Type) -> TokenStream {
     find_upgrade_arg(output).map_or_else(|| output.to_token_stream(), ToTokens::to_token_stream)
 }
 
-fn find_upgrade_arg(ty: &Type) -> Option<&Type> {
+/// `T` in the first `Upgrade<T>` found in `ty`, depth first.
+pub(crate) fn find_upgrade_arg(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
     let PathArguments::AngleBracketed(args) = &last.arguments else {

@@ -5,6 +5,7 @@
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
 use crate::ctxt::Ctxt;
+use crate::expand::upgrade::find_upgrade_arg;
 use crate::parse::handler::{binding_name, is_request_ref};
 use crate::parse::path::RoutePath;
 use crate::validate::compact;
@@ -95,6 +96,14 @@ pub(super) fn upgrade_return_type(cx: &Ctxt, item: &ItemFn) {
                      {usage}"
                 ),
             ),
+        ReturnType::Type(_, ty) if find_upgrade_arg(ty).is_none() => cx.error_spanned_by(
+            ty,
+            format!(
+                "an #[upgrade] hook returns its decision, with `Upgrade<T>` written out in the \
+                 return type (not behind an alias): {usage}; the router reads the connection's \
+                 data type `T` there"
+            ),
+        ),
         ReturnType::Type(..) => {}
     }
 }
