@@ -49,7 +49,7 @@ fn expand_route(kind: RouteKind, attr: TokenStream, item: &ItemFn) -> syn::Resul
 /// `#[websocket(…)] impl Type { … }`.
 pub(crate) fn websocket(attr: TokenStream, item: TokenStream) -> TokenStream {
     let parsed: Option<ItemImpl> = syn::parse2(item.clone()).ok();
-    let args = socket_grammar::parse_args(attr);
+    let args = socket_grammar::parse_args(attr.clone());
     let output = match &parsed {
         None => Err(syn::Error::new_spanned(
             first_tokens(&item),
@@ -68,7 +68,12 @@ pub(crate) fn websocket(attr: TokenStream, item: TokenStream) -> TokenStream {
             }
             _ => e,
         };
-        fallback::socket(&e, &item, parsed.as_ref(), args.as_ref().ok())
+        let recovered = socket_grammar::recover_data(attr);
+        let data = match &args {
+            Ok(args) => args.data(),
+            Err(_) => recovered.as_ref(),
+        };
+        fallback::socket(&e, &item, parsed.as_ref(), data)
     });
     debug("websocket", &output);
     output

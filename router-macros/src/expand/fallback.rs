@@ -8,7 +8,6 @@ use syn::{ItemFn, ItemImpl, Type};
 
 use crate::expand::handler::hidden_module;
 use crate::expand::socket::shim;
-use crate::parse::socket::SocketArgs;
 use crate::paths::private;
 
 pub(crate) fn route(
@@ -30,13 +29,14 @@ pub(crate) fn route(
 }
 
 /// Output for a `#[websocket]` block that has errors: the errors, the block unchanged, the
-/// shim telling `router!` to skip the socket, and, when the arguments parsed, a stub
-/// `SocketHandlers` impl so that `server.upgrade::<Chat>(…)` elsewhere does not fail too.
+/// shim telling `router!` to skip the socket, and a stub `SocketHandlers` impl with the
+/// socket's data type (`data`, as far as it could be read) so that `server.upgrade::<Chat>(…)`
+/// elsewhere does not fail too.
 pub(crate) fn socket(
     error: &syn::Error,
     item: &TokenStream,
     parsed: Option<&ItemImpl>,
-    args: Option<&SocketArgs>,
+    data: Option<&Type>,
 ) -> TokenStream {
     let error = error.to_compile_error();
     let Some(item_impl) = parsed else {
@@ -53,10 +53,10 @@ pub(crate) fn socket(
         return quote!(#error #item);
     }
     let shim = shim(&segment.ident, &quote!([invalid]));
-    let stub = args.map(|args| {
+    let stub = {
         let private = private();
         let self_ty = &item_impl.self_ty;
-        let data = args.data().map_or_else(|| quote!(()), |ty| quote!(#ty));
+        let data = data.map_or_else(|| quote!(()), |ty| quote!(#ty));
         quote! {
             const _: () = {
                 #[automatically_derived]
@@ -78,7 +78,7 @@ pub(crate) fn socket(
                 }
             };
         }
-    });
+    };
     quote! {
         #error
         #item

@@ -253,7 +253,12 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
             Err(e) => cx.error_at(at, format!("invalid route path: {e}")),
         }
     }
-    let hooks = pair_hooks(&cx, routes, &patterns);
+    // With an entry already in error, a hook's socket may be the one missing: skip pairing.
+    let hooks = if valid {
+        pair_hooks(&cx, routes, &patterns)
+    } else {
+        Vec::new()
+    };
     if let Err(e) = cx.check() {
         return e.to_compile_error();
     }

@@ -4,7 +4,7 @@
 //! with Bun's names in snake_case (see [`OPTIONS`]). The block holds the socket's handlers,
 //! associated functions named like Bun's `websocket` callbacks (see [`HANDLERS`]).
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
@@ -383,6 +383,32 @@ pub(crate) fn parse_args(tokens: TokenStream) -> syn::Result<SocketArgs> {
     parser.parse2(tokens)
 }
 
+/// `T` in `data = T`, read from arguments that do not parse (for the fallback output).
+pub(crate) fn recover_data(tokens: TokenStream) -> Option<Type> {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let start = tokens.windows(2).position(|pair| {
+        matches!(&pair[0], TokenTree::Ident(key) if key == "data")
+            && matches!(&pair[1], TokenTree::Punct(eq) if eq.as_char() == '=')
+    })? + 2;
+    // Up to the next `,` outside `<…>`.
+    let mut depth = 0usize;
+    let mut end = tokens.len();
+    for (i, tt) in tokens.iter().enumerate().skip(start) {
+        if let TokenTree::Punct(p) = tt {
+            match p.as_char() {
+                '<' => depth += 1,
+                '>' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    syn::parse2(tokens[start..end].iter().cloned().collect()).ok()
+}
+
 /// The socket handlers, in the order error messages list them: name, and the arguments
 /// after `ws` as written in messages.
 pub(crate) const HANDLERS: &[(&str, &str)] = &[
@@ -488,5 +514,21 @@ mod tests {
         assert!(args("allowed_origins = [\"https://a.com:8443\", \"null\"]").is_ok());
         assert!(error("headers = [(\"Upgrade\", \"x\")]").contains("set by the WebSocket"));
         assert!(error("headers = [(\"x a\", \"x\")]").contains("not a valid header name"));
+    }
+
+    #[test]
+    fn recovers_data() {
+        let data = |tokens: &str| {
+            recover_data(tokens.parse().unwrap()).map(|t| quote::quote!(#t).to_string())
+        };
+        assert_eq!(
+            data("\"/ws\", data = HashMap<u8, u16>, bad = ").as_deref(),
+            Some("HashMap < u8 , u16 >")
+        );
+        assert_eq!(
+            data("idle_timout = 3, data = User").as_deref(),
+            Some("User")
+        );
+        assert_eq!(data("idle_timout = 3"), None);
     }
 }
