@@ -1,4 +1,5 @@
-//! The one body type used for requests and responses.
+//! The one body type used for requests and responses. `Send + Sync`, so requests can be
+//! borrowed across `.await`s.
 
 use std::fmt;
 use std::pin::Pin;
@@ -9,7 +10,7 @@ use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+type BoxBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 
 /// The body of a [`Request`](crate::Request) or a [`Response`](crate::Response).
 ///
@@ -50,13 +51,15 @@ impl Body {
         Body(Inner::Empty)
     }
 
-    /// Wraps any [`http_body::Body`], e.g. a stream built with `http-body-util`.
+    /// Wraps any [`http_body::Body`], e.g. a stream built with `http-body-util`. It must be
+    /// `Sync` as well as `Send`, so that a [`Request`](crate::Request) can be shared by
+    /// reference across an `.await` (an `async` upgrade hook's `&Request`, for one).
     pub fn new<B>(body: B) -> Self
     where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: Into<BoxError>,
     {
-        Body(Inner::Boxed(body.map_err(Into::into).boxed_unsync()))
+        Body(Inner::Boxed(body.map_err(Into::into).boxed()))
     }
 
     pub(crate) fn incoming(body: hyper::body::Incoming, limit: usize) -> Self {
@@ -246,5 +249,15 @@ impl std::error::Error for BodyError {
             BodyErrorKind::Read(e) => Some(e),
             BodyErrorKind::Other(e) => Some(&**e),
         }
+    }
+}
+
+#[cfg(test)]
+mod send_sync {
+    #[test]
+    fn body_and_request_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<super::Body>();
+        send_sync::<crate::Request>();
     }
 }

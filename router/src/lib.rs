@@ -66,7 +66,7 @@ pub mod prelude {
         any, delete, get, head, options, patch, post, put, route, upgrade, websocket, Body, Bytes,
         Form, HeaderMap, Html, IntoResponse, Json, Message, Method, Query, RemoteAddr, Request,
         Response, Router, SendStatus, Server, ServerConfig, SocketOptions, StatusCode, Upgrade,
-        UpgradeError, Uri, WebSocket,
+        UpgradeError, Uri, WebSocket, WebSocketError,
     };
     pub use serde_json::{json, Value};
 }

@@ -151,7 +151,7 @@ impl Server {
     /// }
     ///
     /// #[get("/custom-ws")]
-    /// async fn custom(req: Request, server: Server) -> Response {
+    /// async fn custom(server: Server, req: Request) -> Response {
     ///     let Some(user) = req.headers().get("x-user").and_then(|v| v.to_str().ok()) else {
     ///         return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
     ///     };
