@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script):
-# formatting, lints, the docs (no broken links), and every test in the workspace — unit, doc, integration (real servers
-# on 127.0.0.1 with real clients) and the trybuild ui-tests that document every rule the
-# macros enforce. It installs what the tests need when it is missing, so it passes on a
+# formatting, lints, the docs (no broken links), every test in the workspace — unit, doc,
+# integration (real servers on 127.0.0.1 with real clients) and the trybuild ui-tests that
+# document every rule the macros enforce — and the Autobahn WebSocket conformance suite
+# against the echo example. It installs what the tests need when it is missing, so it passes on a
 # fresh machine.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,5 +33,13 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 
 # One closing line for the whole run (cargo ends with the last crate's doc tests, which may
 # be zero): the totals over every test binary.
-awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
-     END { printf "\ntotal: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"
+totals=$(awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
+     END { printf "total: %d passed, %d failed, %d skipped", passed, failed, ignored }' "$log")
+
+step "Autobahn|Testsuite, cases 1-10 (0 FAILED and 0 NON-STRICT required)"
+# An optimised server, like a user's: the suite's 9.* cases move hundreds of megabytes.
+# The `conformance` profile is release without LTO, so it builds in a fraction of the time.
+cargo build --profile conformance --locked --example echo
+tests/autobahn/run.sh -x target/conformance/examples/echo
+
+printf '\n%s\n' "$totals"

@@ -296,3 +296,288 @@ pub fn chunked_request(head: &str, chunks: &[&[u8]]) -> Vec<u8> {
     request.extend_from_slice(b"0\r\n\r\n");
     request
 }
+
+// ---------------------------------------------------------------------------------------
+// WebSocket clients: tokio-tungstenite for ordinary use, `RawWs` for byte-level frames.
+
+/// A WebSocket client connection (tokio-tungstenite).
+pub type WsClient = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+/// A client message (tungstenite's).
+pub use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Opens a WebSocket to `path` on `addr`, failing the test if the upgrade is refused.
+pub async fn ws_connect(addr: SocketAddr, path: &str) -> WsClient {
+    ws_connect_with(addr, path, &[]).await.0
+}
+
+/// Opens a WebSocket with extra request headers; returns the client and the `101` response.
+pub async fn ws_connect_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (
+    WsClient,
+    tokio_tungstenite::tungstenite::handshake::client::Response,
+) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{addr}{path}")
+        .into_client_request()
+        .expect("valid ws url");
+    for (name, value) in headers {
+        req.headers_mut().insert(
+            hyper::header::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            HeaderValue::from_str(value).expect("header value"),
+        );
+    }
+    let stream = within("tcp connect", TcpStream::connect(addr))
+        .await
+        .expect("connect");
+    within("ws handshake", tokio_tungstenite::client_async(req, stream))
+        .await
+        .unwrap_or_else(|e| panic!("ws handshake to {path} failed: {e}"))
+}
+
+/// The next message from the server (pings and pongs included), failing the test if the
+/// connection ends or nothing arrives within [`WAIT`].
+pub async fn ws_next(ws: &mut WsClient) -> WsMessage {
+    use futures_util::StreamExt;
+    within("next ws message", ws.next())
+        .await
+        .expect("the connection ended")
+        .expect("ws error")
+}
+
+/// The next data message as text.
+pub async fn ws_text(ws: &mut WsClient) -> String {
+    loop {
+        match ws_next(ws).await {
+            WsMessage::Text(text) => return text.to_string(),
+            WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+}
+
+/// Sends a message.
+pub async fn ws_send(ws: &mut WsClient, message: impl Into<WsMessage>) {
+    use futures_util::SinkExt;
+    within("ws send", ws.send(message.into()))
+        .await
+        .expect("ws send");
+}
+
+/// Reads until the server's close frame; returns its code and reason. Then keeps reading
+/// until the connection ends, which sends tungstenite's answering close frame (it goes out
+/// on the next read), so the server completes the closing handshake at once.
+pub async fn ws_closed(ws: &mut WsClient) -> (u16, String) {
+    use futures_util::StreamExt;
+    let closed = loop {
+        match ws_next(ws).await {
+            WsMessage::Close(Some(frame)) => break (frame.code.into(), frame.reason.to_string()),
+            WsMessage::Close(None) => break (1005, String::new()),
+            _ => {}
+        }
+    };
+    while let Some(Ok(_)) = within("the server ends the connection", ws.next()).await {}
+    closed
+}
+
+/// A WebSocket over a raw socket: the handshake by hand, then frames written byte by byte,
+/// for testing how the server treats broken input.
+#[derive(Debug)]
+pub struct RawWs {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+/// A frame read by [`RawWs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFrame {
+    pub fin: bool,
+    pub opcode: u8,
+    pub payload: Vec<u8>,
+}
+
+impl RawFrame {
+    /// The close code of a close frame (1005 when it has none).
+    pub fn close_code(&self) -> u16 {
+        assert_eq!(self.opcode, 8, "not a close frame: {self:?}");
+        if self.payload.len() >= 2 {
+            u16::from_be_bytes([self.payload[0], self.payload[1]])
+        } else {
+            1005
+        }
+    }
+}
+
+impl RawWs {
+    /// Connects and completes the handshake for `path`.
+    pub async fn connect(addr: SocketAddr, path: &str) -> RawWs {
+        let mut stream = within("tcp connect", TcpStream::connect(addr))
+            .await
+            .expect("connect");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut buf = Vec::new();
+        let head_end = loop {
+            let mut chunk = [0u8; 1024];
+            let n = within("101 response", stream.read(&mut chunk))
+                .await
+                .expect("read");
+            assert!(n > 0, "connection closed during the handshake");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 101"), "not switched: {head}");
+        assert!(
+            head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "wrong accept key: {head}"
+        );
+        buf.drain(..head_end);
+        RawWs { stream, buf }
+    }
+
+    /// Writes raw bytes.
+    pub async fn write(&mut self, bytes: &[u8]) {
+        within("raw write", self.stream.write_all(bytes))
+            .await
+            .expect("write");
+    }
+
+    /// Writes one masked client frame. `first` is the first header byte (FIN, RSV, opcode).
+    pub async fn frame(&mut self, first: u8, payload: &[u8]) {
+        self.write(&masked_frame(first, payload)).await;
+    }
+
+    /// Reads the next frame from the server.
+    pub async fn read_frame(&mut self) -> RawFrame {
+        loop {
+            if let Some((frame, used)) = parse_server_frame(&self.buf) {
+                self.buf.drain(..used);
+                return frame;
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            let n = within("raw frame", self.stream.read(&mut chunk))
+                .await
+                .expect("read");
+            assert!(n > 0, "connection closed before a whole frame arrived");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Reads frames until a close frame; returns its code. Data frames before it are skipped.
+    pub async fn expect_close(&mut self) -> u16 {
+        loop {
+            let frame = self.read_frame().await;
+            if frame.opcode == 8 {
+                return frame.close_code();
+            }
+        }
+    }
+
+    /// Waits until the server closes the TCP connection (EOF or reset).
+    pub async fn expect_eof(&mut self) {
+        let mut chunk = [0u8; 1024];
+        loop {
+            match within("server closes the connection", self.stream.read(&mut chunk)).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+/// A masked client frame with a fixed mask.
+pub fn masked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = vec![first];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=65535 => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+fn parse_server_frame(buf: &[u8]) -> Option<(RawFrame, usize)> {
+    if buf.len() < 2 {
+        return None;
+    }
+    assert_eq!(buf[1] & 0x80, 0, "server frames must not be masked");
+    let (len, mut at) = match buf[1] & 0x7f {
+        126 => (u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?]) as usize, 4),
+        127 => {
+            let bytes: [u8; 8] = buf.get(2..10)?.try_into().ok()?;
+            (u64::from_be_bytes(bytes) as usize, 10)
+        }
+        n => (n as usize, 2),
+    };
+    let payload = buf.get(at..at + len)?.to_vec();
+    at += len;
+    Some((
+        RawFrame {
+            fin: buf[0] & 0x80 != 0,
+            opcode: buf[0] & 0x0f,
+            payload,
+        },
+        at,
+    ))
+}
+
+/// A log that handlers append to and tests wait on, keyed so parallel tests do not mix.
+pub mod journal {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+
+    use tokio::sync::Notify;
+
+    static LINES: LazyLock<Mutex<HashMap<String, Vec<String>>>> = LazyLock::new(Default::default);
+    static CHANGED: Notify = Notify::const_new();
+
+    /// Appends `line` under `key`.
+    pub fn push(key: &str, line: impl Into<String>) {
+        LINES
+            .lock()
+            .unwrap()
+            .entry(key.to_owned())
+            .or_default()
+            .push(line.into());
+        CHANGED.notify_waiters();
+    }
+
+    /// Everything logged under `key` so far.
+    pub fn lines(key: &str) -> Vec<String> {
+        LINES.lock().unwrap().get(key).cloned().unwrap_or_default()
+    }
+
+    /// Waits (at most [`WAIT`](crate::WAIT)) until `key` has at least `count` lines; returns
+    /// them all.
+    pub async fn wait(key: &str, count: usize) -> Vec<String> {
+        crate::within(&format!("{count} journal lines under {key:?}"), async {
+            loop {
+                let notified = CHANGED.notified();
+                let lines = lines(key);
+                if lines.len() >= count {
+                    return lines;
+                }
+                notified.await;
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,78 @@
+//! A WebSocket echo server: every message comes back with the same opcode (text as text,
+//! binary as binary). It accepts the upgrade on any path and takes messages up to 64 MiB,
+//! which is what the Autobahn conformance suite expects of its target.
+//!
+//! Run it:   cargo run --release --example echo          (PORT=9002 to change; default 9001)
+//! Try it:   python3 -m websockets ws://localhost:9001/  → type a line, get it back
+//!           tests/autobahn/run.sh -x target/release/examples/echo   (the conformance suite)
+
+use hyperbun::prelude::*;
+
+/// The socket: echo whatever arrives.
+struct Echo;
+
+#[websocket(
+    max_payload_length = 64 * 1024 * 1024,
+    // An echo server must never drop: let the send queue hold a few maximum-size messages.
+    backpressure_limit = 256 * 1024 * 1024
+)]
+impl Echo {
+    fn message(ws: &mut WebSocket, msg: Message) {
+        ws.send(msg);
+    }
+}
+
+/// Any path upgrades (`/` and everything below it), by hand.
+#[get("/")]
+async fn root(server: Server, req: Request) -> Result<Response, UpgradeError> {
+    server.upgrade::<Echo>(req, [("x-powered-by", "hyperbun")], ())
+}
+
+#[get("/*path")]
+async fn any_path(path: String, server: Server, req: Request) -> Result<Response, UpgradeError> {
+    let _ = path;
+    server.upgrade::<Echo>(req, [("x-powered-by", "hyperbun")], ())
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(9001);
+    app().serve(port).await
+}
+
+/// The routes, shared by `main` and the tests below.
+fn app() -> Router {
+    hyperbun::router![root, any_path]
+}
+
+#[cfg(test)]
+mod tests {
+    use hyperbun_tests::{spawn, ws_connect, ws_next, ws_send, WsMessage};
+
+    #[tokio::test]
+    async fn echoes_text_and_binary_on_any_path() {
+        let app = spawn(super::app()).await;
+        for path in ["/", "/echo", "/any/depth/at/all"] {
+            let mut ws = ws_connect(app.addr, path).await;
+            ws_send(&mut ws, WsMessage::text("hello")).await;
+            assert_eq!(ws_next(&mut ws).await, WsMessage::text("hello"));
+            ws_send(&mut ws, WsMessage::binary(vec![1u8, 2, 3])).await;
+            assert_eq!(ws_next(&mut ws).await, WsMessage::binary(vec![1u8, 2, 3]));
+        }
+        // A large message (tungstenite, the client, takes frames up to 16 MiB).
+        let mut ws = ws_connect(app.addr, "/").await;
+        let big = vec![0x5au8; 12 * 1024 * 1024];
+        ws_send(&mut ws, WsMessage::binary(big.clone())).await;
+        assert_eq!(ws_next(&mut ws).await, WsMessage::binary(big));
+        drop(ws);
+        app.stop().await;
+    }
+}
