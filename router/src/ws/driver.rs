@@ -27,6 +27,7 @@ use crate::ws::frame::{CloseReason, Decoder, Event, OpCode};
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::idle::{IdleAction, IdleState};
 use crate::ws::socket::{Conn, Payload, SocketShared};
+use crate::ws::spare;
 use crate::ws::{ReadyState, WebSocket, WebSocketError};
 use crate::Server;
 
@@ -302,7 +303,7 @@ impl Driver {
         }
         if self.read_buf.is_empty() {
             // Idle sockets hold no read buffer.
-            self.read_buf = BytesMut::new();
+            spare::give_back(spare::Kind::Read, std::mem::take(&mut self.read_buf));
         }
         None
     }
@@ -471,7 +472,9 @@ fn shutdown_write(stream: &TcpStream) -> io::Result<()> {
 /// socket, so readiness is cleared on the spot: the next wait goes straight to the reactor
 /// instead of costing a `read` that only returns `EAGAIN`.
 fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
-    if buf.capacity() - buf.len() < READ_CHUNK / 2 {
+    if buf.is_empty() && buf.capacity() == 0 {
+        *buf = spare::take(spare::Kind::Read);
+    } else if buf.capacity() - buf.len() < READ_CHUNK / 2 {
         buf.reserve(READ_CHUNK);
     }
     let offered = buf.capacity() - buf.len();

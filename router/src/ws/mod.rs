@@ -12,6 +12,7 @@
 //! | `driver` | one task per socket: reads, runs handlers, writes in batches, closes |
 //! | `idle` | idle timeouts for all sockets from one sweeper task |
 //! | `socket` | [`WebSocket`], the handle handlers get, and its send queue |
+//! | `spare` | per-thread spare buffers, so busy sockets reuse and idle ones hold none |
 //! | `handlers` | the traits the macros implement |
 
 mod driver;
@@ -22,6 +23,7 @@ pub(crate) mod idle;
 mod message;
 mod options;
 pub(crate) mod socket;
+mod spare;
 pub(crate) mod upgrade;
 mod utf8;
 

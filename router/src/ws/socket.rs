@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 
 use crate::ws::frame::{self, OpCode};
 use crate::ws::idle::IdleState;
+use crate::ws::spare;
 use crate::ws::{Message, SocketOptions};
 use crate::Server;
 
@@ -329,6 +330,9 @@ impl Queue {
 
     fn push_frame(&mut self, opcode: OpCode, payload: Payload<'_>) {
         let len = payload.len();
+        if self.tail.capacity() == 0 {
+            self.tail = spare::take(spare::Kind::Write);
+        }
         match payload {
             Payload::Shared(bytes) if len > COPY_LIMIT => {
                 frame::encode_header(&mut self.tail, opcode, true, false, len);
@@ -396,7 +400,7 @@ impl Queue {
 
     /// Gives back the memory of an empty queue, so an idle socket holds no buffers.
     fn release(&mut self) {
-        self.tail = BytesMut::new();
+        spare::give_back(spare::Kind::Write, std::mem::take(&mut self.tail));
         if self.chunks.capacity() > 16 {
             self.chunks = VecDeque::new();
         }
