@@ -8,6 +8,9 @@
 
 use hyperbun::prelude::*;
 
+#[path = "common.rs"]
+mod common;
+
 /// Size of one chunk.
 const CHUNK: usize = 64 * 1024;
 /// Chunks per download (16 MiB in all).
@@ -70,16 +73,7 @@ fn chunk(n: u32) -> Vec<u8> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    app().serve(port).await
+    app().serve(common::setup("info", 3000)).await
 }
 
 /// The routes, shared by `main` and the tests below.

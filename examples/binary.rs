@@ -12,6 +12,9 @@
 
 use hyperbun::prelude::*;
 
+#[path = "common.rs"]
+mod common;
+
 /// The socket.
 struct Sum;
 
@@ -39,16 +42,7 @@ impl Sum {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    app().serve(port).await
+    app().serve(common::setup("info", 3000)).await
 }
 
 /// The routes, shared by `main` and the tests below.

@@ -8,6 +8,9 @@
 
 use hyperbun::prelude::*;
 
+#[path = "common.rs"]
+mod common;
+
 /// The socket: echo whatever arrives.
 struct Echo;
 
@@ -36,16 +39,7 @@ async fn any_path(path: String, server: Server, req: Request) -> Result<Response
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(9001);
-    app().serve(port).await
+    app().serve(common::setup("warn", 9001)).await
 }
 
 /// The routes, shared by `main` and the tests below.

@@ -10,6 +10,9 @@
 
 use hyperbun::prelude::*;
 
+#[path = "common.rs"]
+mod common;
+
 #[get("/")]
 async fn index() -> Json<Value> {
     Json(json!({ "message": "Hello, world!" }))
@@ -27,16 +30,7 @@ async fn echo(Json(body): Json<Value>) -> Json<Value> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    app().serve(port).await
+    app().serve(common::setup("info", 3000)).await
 }
 
 /// The routes, shared by `main` and the tests below.
