@@ -59,6 +59,18 @@ impl Lifecycle {
                 );
                 ws.send(state);
             }
+            "server-ping" => {
+                let status = ws.ping(b"srv");
+                let too_big = ws.ping([0u8; 126]);
+                journal::push(
+                    &ws.data.key,
+                    format!("ping sent {status:?}, too big {too_big:?}"),
+                );
+            }
+            "cork" => {
+                let statuses = ws.cork(|ws| [ws.send("one"), ws.send("two")]);
+                journal::push(&ws.data.key, format!("corked {statuses:?}"));
+            }
             "twice" => {
                 ws.close(4001, "first");
                 ws.close(4002, "second");
@@ -489,6 +501,38 @@ async fn handlers_run_in_order_and_close_runs_once_for_a_client_close() {
         ],
         "{lines:?}"
     );
+    drop(ws);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn server_pings_and_corked_sends() {
+    let app = start().await;
+    let mut ws = ws_connect(app.addr, "/life?key=server-ping").await;
+    ws_send(&mut ws, WsMessage::text("server-ping")).await;
+    assert_eq!(ws_next(&mut ws).await, WsMessage::Ping("srv".into()));
+    // tungstenite answers the ping on its next read; the pong handler sees the payload.
+    ws_send(&mut ws, WsMessage::text("cork")).await;
+    assert_eq!(ws_text(&mut ws).await, "one");
+    assert_eq!(ws_text(&mut ws).await, "two");
+    // The pong comes back whenever tungstenite next writes: somewhere after the ping.
+    let lines = journal::wait("server-ping", 6).await;
+    let without_pong: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .filter(|l| *l != "pong srv")
+        .collect();
+    assert_eq!(
+        without_pong,
+        [
+            "open",
+            "message server-ping",
+            "ping sent Sent(3), too big Dropped",
+            "message cork",
+            "corked [Sent(3), Sent(3)]",
+        ]
+    );
+    assert!(lines.contains(&"pong srv".to_owned()), "{lines:?}");
     drop(ws);
     app.stop().await;
 }
