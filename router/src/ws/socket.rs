@@ -257,19 +257,15 @@ impl SocketShared {
         if self.is_closed() {
             return Pushed::Refused;
         }
-        let before = self.buffered.load(Ordering::Relaxed);
-        if !control && before >= options.backpressure_limit {
+        if !control && self.buffered() >= options.backpressure_limit {
             return Pushed::OverLimit;
         }
-        let frame_len = frame::header_len(len) + len;
         queue.push_frame(opcode, payload);
-        let after = before + frame_len;
-        self.buffered.store(after, Ordering::Release);
+        // An add, not a store: the driver subtracts what it wrote without this lock.
+        self.buffered
+            .fetch_add(frame::header_len(len) + len, Ordering::AcqRel);
         drop(queue);
-        Pushed::Queued {
-            len,
-            at_limit: after >= options.backpressure_limit,
-        }
+        Pushed::Queued { len }
     }
 
     /// Records that `n` queued bytes reached the kernel.
@@ -306,7 +302,6 @@ impl Payload<'_> {
 pub(crate) enum Pushed {
     Queued {
         len: usize,
-        at_limit: bool,
     },
     /// The queue was at the backpressure limit.
     OverLimit,
@@ -510,11 +505,12 @@ impl<T> WebSocket<T> {
         }
         let options = self.conn.options;
         match self.conn.shared.push(options, opcode, payload, false) {
-            Pushed::Queued { len, at_limit, .. } => {
+            Pushed::Queued { len } => {
                 if self.conn.shared.buffered() >= FLUSH_THRESHOLD {
                     self.conn.flush_now();
                 }
-                if at_limit && self.conn.shared.buffered() >= options.backpressure_limit {
+                // Measured after any early write: what the kernel took no longer counts.
+                if self.conn.shared.buffered() >= options.backpressure_limit {
                     self.conn.wants_drain = true;
                     SendStatus::Backpressure(len)
                 } else {
