@@ -126,6 +126,28 @@ impl Protocols {
     fn message(_ws: &mut WebSocket, _msg: Message) {}
 }
 
+/// A hook that overrides the protocol choice: `b` if offered, else an unoffered `zzz`.
+struct Pick;
+
+#[websocket("/pick", protocols = ["a", "b"])]
+impl Pick {
+    fn open(ws: &mut WebSocket) {
+        let protocol = ws.protocol().unwrap_or("none").to_owned();
+        ws.send(protocol);
+    }
+    fn message(_ws: &mut WebSocket, _msg: Message) {}
+}
+
+#[upgrade("/pick")]
+fn pick_hook(headers: HeaderMap) -> Upgrade<()> {
+    let offers = headers
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let choice = if offers.contains('b') { "b" } else { "zzz" };
+    Upgrade::new(()).protocol(choice)
+}
+
 struct Origins;
 
 #[websocket("/origin", allowed_origins = ["https://good.example"])]
@@ -281,6 +303,8 @@ fn app() -> Router {
         Lifecycle,
         life_hook,
         Protocols,
+        Pick,
+        pick_hook,
         Origins,
         Secure,
         secure_hook,
@@ -393,6 +417,29 @@ async fn subprotocol_is_the_clients_first_offer_we_speak() {
     let (mut ws, response) = ws_connect_with(app.addr, "/proto", &[]).await;
     assert!(response.headers().get("sec-websocket-protocol").is_none());
     assert_eq!(ws_text(&mut ws).await, "none");
+    drop(ws);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_upgrade_hook_may_choose_an_offered_protocol_only() {
+    let app = start().await;
+    let (mut ws, response) =
+        ws_connect_with(app.addr, "/pick", &[("sec-websocket-protocol", "a, b")]).await;
+    assert_eq!(response.headers()["sec-websocket-protocol"], "b");
+    assert_eq!(ws_text(&mut ws).await, "b");
+
+    let reply = hyperbun_tests::raw_exchange(
+        app.addr,
+        format!(
+            "GET /pick HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Protocol: a\r\n\r\n",
+            app.addr
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 500, "{reply:?}");
     drop(ws);
     app.stop().await;
 }
