@@ -283,6 +283,16 @@ fn flood(ws: &mut WebSocket<FloodData>, msg: Message) {
     journal::push(&ws.data.key, "never pushed back");
 }
 
+/// Journals its queue size under `ping-flood` on every message; no ping handler.
+struct Buffered;
+
+#[websocket("/buffered")]
+impl Buffered {
+    fn message(ws: &mut WebSocket, _msg: Message) {
+        journal::push("ping-flood", format!("buffered {}", ws.buffered_amount()));
+    }
+}
+
 static RESUME: Notify = Notify::const_new();
 
 /// An async handler that sends, waits for the test, then sends again.
@@ -314,6 +324,7 @@ fn app() -> Router {
         IdleNoPings,
         Flood,
         FloodClose,
+        Buffered,
         Slow
     ]
 }
@@ -581,6 +592,43 @@ async fn server_pings_and_corked_sends() {
     );
     assert!(lines.contains(&"pong srv".to_owned()), "{lines:?}");
     drop(ws);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pings_from_a_peer_that_never_reads_cannot_grow_the_queue_without_bound() {
+    use tokio::io::AsyncWriteExt;
+    let app = start().await;
+    let mut raw = RawWs::connect(app.addr, "/buffered").await;
+    // 60,000 pings of 125 bytes ask for ~7.6 MB of pongs; the client reads none of them.
+    let ping = hyperbun_tests::masked_frame(0x89, &[b'p'; 125]);
+    let burst: Vec<u8> = ping
+        .iter()
+        .copied()
+        .cycle()
+        .take(ping.len() * 1000)
+        .collect();
+    for _ in 0..60 {
+        within("ping burst", raw.stream.write_all(&burst))
+            .await
+            .expect("write pings");
+    }
+    raw.frame(0x81, b"buffered").await;
+    let lines = journal::wait("ping-flood", 1).await;
+    let buffered: usize = lines[0]
+        .strip_prefix("buffered ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    // Default limit 1 MiB, plus the control slack and one frame.
+    assert!(
+        buffered <= 1024 * 1024 + 16 * 1024 + 127,
+        "queued {buffered} bytes"
+    );
+    assert!(
+        buffered >= 1024 * 1024,
+        "the queue never filled: {buffered}"
+    );
+    drop(raw);
     app.stop().await;
 }
 

@@ -34,6 +34,9 @@ pub(crate) const FLUSH_THRESHOLD: usize = 64 * 1024;
 /// shared [`Bytes`] behind their header, without a copy.
 const COPY_LIMIT: usize = 4 * 1024;
 
+/// How far past the backpressure limit control frames may still be queued.
+pub(crate) const CONTROL_SLACK: usize = 16 * 1024;
+
 /// Most `IoSlice`s handed to one `writev`.
 const MAX_SLICES: usize = 64;
 
@@ -244,7 +247,9 @@ impl SocketShared {
     }
 
     /// Queues one frame, applying the backpressure rules. `control` frames (ping, pong,
-    /// close) skip the limit: they are small and the protocol needs them.
+    /// close) may go [`CONTROL_SLACK`] past the limit, since the protocol needs them; past
+    /// that they are refused too, so a peer that sends pings and never reads cannot grow the
+    /// queue without bound.
     pub(crate) fn push(
         &self,
         options: &SocketOptions,
@@ -257,7 +262,12 @@ impl SocketShared {
         if self.is_closed() {
             return Pushed::Refused;
         }
-        if !control && self.buffered() >= options.backpressure_limit {
+        let limit = if control {
+            options.backpressure_limit.saturating_add(CONTROL_SLACK)
+        } else {
+            options.backpressure_limit
+        };
+        if self.buffered() >= limit {
             return Pushed::OverLimit;
         }
         queue.push_frame(opcode, payload);
