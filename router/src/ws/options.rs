@@ -108,7 +108,8 @@ impl SocketOptions {
     }
 
     /// Whether a socket's own `publish` also reaches itself when it is subscribed to the topic
-    /// (default `false`, Bun's `publishToSelf`).
+    /// (default `false`, Bun's `publishToSelf`). Topic pub/sub is not in this release yet, so
+    /// nothing reads this setting until it is.
     #[must_use]
     pub fn publish_to_self(mut self, publish: bool) -> Self {
         self.publish_to_self = publish;
