@@ -169,7 +169,7 @@ impl Server {
         if first {
             for socket in self.sockets().iter() {
                 socket.stopping.store(true, Ordering::Release);
-                socket.wake.notify_one();
+                socket.wake();
             }
         }
         self.stopped().await;
@@ -221,7 +221,7 @@ impl Server {
         // Registered after `stop` went through the list: close at once.
         if self.is_stopping() {
             socket.stopping.store(true, Ordering::Release);
-            socket.wake.notify_one();
+            socket.wake();
         }
         SocketRegistration {
             server: self.clone(),
@@ -261,7 +261,7 @@ impl Server {
                 let sockets = server.sockets();
                 for socket in sockets.iter() {
                     if socket.idle.sweep(now) {
-                        socket.wake.notify_one();
+                        socket.wake();
                     }
                 }
                 if sockets.len() == 0 && server.is_stopping() {

@@ -162,17 +162,13 @@ impl Driver {
         if let Err(panic) = call(&self.shared, || S::open(ws)).await {
             return Box::pin(self.handler_panicked::<S>(ws, "open", panic)).await;
         }
-        let shared = Arc::clone(&self.shared);
-        let notified = shared.wake.notified();
-        let mut notified = pin!(notified);
-        notified.as_mut().enable();
         loop {
             if let Some(ending) = self.after_handlers::<S>(ws).await {
                 return ending;
             }
             let want_write = self.shared.has_pending();
             let wake = poll_fn(|cx| {
-                if notified.as_mut().poll(cx).is_ready() {
+                if self.shared.poll_woken(cx) {
                     return Poll::Ready(Wake::Notified);
                 }
                 if want_write && self.shared.stream.poll_write_ready(cx).is_ready() {
@@ -186,8 +182,6 @@ impl Driver {
             .await;
             match wake {
                 Wake::Notified => {
-                    notified.set(shared.wake.notified());
-                    notified.as_mut().enable();
                     if self
                         .shared
                         .stopping

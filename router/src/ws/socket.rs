@@ -16,9 +16,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use atomic_waker::AtomicWaker;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 
 use crate::ws::frame::{self, OpCode};
 use crate::ws::idle::IdleState;
@@ -165,9 +165,12 @@ pub(crate) struct SocketShared {
     closed: AtomicBool,
     /// The server is stopping: the driver closes with `1001`.
     pub(crate) stopping: AtomicBool,
-    /// Wakes the driver: frames queued by another task, the server stopping, or the idle
-    /// sweeper.
-    pub(crate) wake: Notify,
+    /// The driver's waker, for other tasks: frames queued by another task, the server
+    /// stopping, or the idle sweeper. Lock-free, unlike a `Notify`, which the driver would
+    /// poll (taking its lock) on every turn of its loop.
+    waker: AtomicWaker,
+    /// Set with each wake-up, so the driver knows to look at the flags.
+    woken: AtomicBool,
     pub(crate) idle: IdleState,
 }
 
@@ -180,13 +183,26 @@ impl SocketShared {
             buffered: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
-            wake: Notify::new(),
+            waker: AtomicWaker::new(),
+            woken: AtomicBool::new(false),
             idle,
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
         lock(&self.queue)
+    }
+
+    /// Wakes the driver (from any task).
+    pub(crate) fn wake(&self) {
+        self.woken.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// For the driver's poll: registers its waker and reports (and clears) a wake-up.
+    pub(crate) fn poll_woken(&self, cx: &mut std::task::Context<'_>) -> bool {
+        self.waker.register(cx.waker());
+        self.woken.load(Ordering::Acquire) && self.woken.swap(false, Ordering::AcqRel)
     }
 
     /// Writes queued frames until everything is written or the socket is full; returns
