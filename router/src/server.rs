@@ -542,7 +542,8 @@ fn strip_body(response: Response) -> Response {
     Response::from_parts(parts, Body::empty())
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+/// The message of a caught panic (`panic!` with a string or a format), for logs.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
         .copied()

@@ -23,6 +23,7 @@ use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::server::panic_message;
 use crate::ws::frame::{CloseReason, Decoder, Event, OpCode};
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::idle::{IdleAction, IdleState};
@@ -496,13 +497,13 @@ where
     M: FnOnce() -> F,
     F: Future<Output = ()>,
 {
-    let future = catch_unwind(AssertUnwindSafe(make)).map_err(|p| panic_message(&*p))?;
+    let future = catch_unwind(AssertUnwindSafe(make)).map_err(|p| panic_message(&*p).to_owned())?;
     let mut future = pin!(future);
     let mut write_failed = false;
     poll_fn(|cx| loop {
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Ready(())) => return Poll::Ready(Ok(())),
-            Err(panic) => return Poll::Ready(Err(panic_message(&*panic))),
+            Err(panic) => return Poll::Ready(Err(panic_message(&*panic).to_owned())),
             Ok(Poll::Pending) => {}
         }
         // The handler waits: write what it has sent so far.
@@ -535,12 +536,4 @@ fn log_panic<S: SocketHandlers>(handler: &str, panic: &str) {
         line = S::LOCATION.1,
         "the `{handler}` handler panicked: {panic}"
     );
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(not a string)".to_owned())
 }
