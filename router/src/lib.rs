@@ -32,8 +32,8 @@ pub use response::{Html, IntoResponse, IntoResponseHeaders, Json};
 pub use routing::Router;
 pub use server::Server;
 pub use ws::{
-    Message, ReadyState, SendStatus, SocketOptions, Upgrade, UpgradeError, Utf8Bytes, WebSocket,
-    WebSocketError,
+    Message, PublishResult, ReadyState, SendStatus, SocketOptions, TopicError, Upgrade,
+    UpgradeError, Utf8Bytes, WebSocket, WebSocketError,
 };
 
 #[doc(inline)]

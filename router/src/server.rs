@@ -22,10 +22,13 @@ use tokio::sync::watch;
 use crate::extract::RequestContext;
 use crate::rejection::body_error;
 use crate::routing::{Lookup, ResponseFuture, RouteDef, RouteTable};
+use crate::ws::frame::OpCode;
 use crate::ws::idle;
+use crate::ws::pubsub::{self, Hub};
 use crate::ws::socket::SocketShared;
 use crate::ws::upgrade::PeerAddr;
 use crate::{Body, BodyError, BodyRejection, IntoResponse, Response, Router, ServerConfig};
+use crate::{Message, PublishResult, TopicError};
 
 impl Router {
     /// Binds `0.0.0.0:port` (every IPv4 interface, like Bun's `port` option) and serves until
@@ -100,6 +103,7 @@ impl Router {
                 local_addr,
                 stop_tx,
                 sockets: Mutex::new(Slots::default()),
+                hub: Hub::default(),
                 clock: AtomicU32::new(0),
                 sweeper_started: AtomicBool::new(false),
             }),
@@ -131,6 +135,8 @@ struct Shared {
     stop_tx: watch::Sender<bool>,
     /// Every open WebSocket, so `stop` can close them and `pending_websockets` count them.
     sockets: Mutex<Slots<Arc<SocketShared>>>,
+    /// Topics and their subscribers.
+    pub(crate) hub: Hub,
     /// The idle sweeper's clock, in ticks since it started (see `ws::idle`).
     clock: AtomicU32,
     sweeper_started: AtomicBool,
@@ -187,6 +193,48 @@ impl Server {
     #[must_use]
     pub fn is_stopping(&self) -> bool {
         *self.shared.stop_tx.borrow()
+    }
+
+    /// Publishes `message` to every socket subscribed to `topic` (Bun's `server.publish`),
+    /// from any task or HTTP route. The frame is encoded once and its bytes shared by every
+    /// subscriber.
+    ///
+    /// # Errors
+    ///
+    /// [`TopicError::Empty`] for the empty topic.
+    pub fn publish(
+        &self,
+        topic: &str,
+        message: impl Into<Message>,
+    ) -> Result<PublishResult, TopicError> {
+        pubsub::check(topic)?;
+        let (opcode, payload) = match message.into() {
+            Message::Text(text) => (OpCode::Text, text.into_bytes()),
+            Message::Binary(bytes) => (OpCode::Binary, bytes),
+        };
+        Ok(self.shared.hub.publish(topic, opcode, &payload, None))
+    }
+
+    /// How many sockets are subscribed to `topic` (O(1)).
+    #[must_use]
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.shared.hub.subscriber_count(topic)
+    }
+
+    /// How many topics have at least one subscriber.
+    #[must_use]
+    pub fn topic_count(&self) -> usize {
+        self.shared.hub.topic_count()
+    }
+
+    /// The topics that have at least one subscriber, in no particular order.
+    #[must_use]
+    pub fn topics(&self) -> Vec<String> {
+        self.shared.hub.topics()
+    }
+
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.shared.hub
     }
 
     /// How many WebSockets are open (Bun's `pendingWebSockets`).

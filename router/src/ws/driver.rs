@@ -14,6 +14,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -58,7 +59,7 @@ pub(crate) fn run<S: SocketHandlers>(
 ) -> impl Future<Output = ()> + Send {
     let options = S::options();
     let idle = IdleState::new(options.idle_timeout, options.send_pings, server.clock());
-    let shared = Arc::new(SocketShared::new(stream, idle));
+    let shared = Arc::new(SocketShared::new(stream, idle, options));
     let registration = server.register_socket(Arc::clone(&shared), stop);
     let ws = WebSocket {
         data,
@@ -71,7 +72,7 @@ pub(crate) fn run<S: SocketHandlers>(
             state: ReadyState::Open,
             closing: None,
             terminated: false,
-            wants_drain: false,
+            subscriptions: Vec::new(),
             write_error: None,
         },
     };
@@ -90,6 +91,8 @@ pub(crate) fn run<S: SocketHandlers>(
         let (code, reason) = driver.drive::<S>(&mut ws).await;
         ws.conn.state = ReadyState::Closed;
         ws.conn.shared.close();
+        // Counts are exact by the time `close` runs: the socket has left its topics.
+        ws.conn.leave_all();
         if let Err(panic) = call(&driver.shared, || S::close(&mut ws, code, &reason)).await {
             log_panic::<S>("close", &panic);
         }
@@ -183,12 +186,12 @@ impl Driver {
             .await;
             match wake {
                 Wake::Notified => {
-                    if self
-                        .shared
-                        .stopping
-                        .load(std::sync::atomic::Ordering::Acquire)
-                    {
+                    if self.shared.stopping.load(Ordering::Acquire) {
                         ws.conn.start_close(1001, "server shutting down");
+                        continue;
+                    }
+                    if self.shared.close_requested.load(Ordering::Acquire) {
+                        ws.conn.start_close(1008, "backpressure limit reached");
                         continue;
                     }
                     match self.shared.idle.take_action() {
@@ -236,8 +239,8 @@ impl Driver {
                 return Some(Box::pin(self.io_failed::<S>(ws, e)).await);
             }
             let limit = ws.conn.options.backpressure_limit;
-            if ws.conn.wants_drain && self.shared.buffered() < limit {
-                ws.conn.wants_drain = false;
+            if self.shared.wants_drain.load(Ordering::Relaxed) && self.shared.buffered() < limit {
+                self.shared.wants_drain.store(false, Ordering::Relaxed);
                 if let Err(panic) = call(&self.shared, || S::drain(ws)).await {
                     return Some(Box::pin(self.handler_panicked::<S>(ws, "drain", panic)).await);
                 }

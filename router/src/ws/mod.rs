@@ -11,6 +11,7 @@
 //! | `upgrade` | [`Upgrade`], [`Server::upgrade`](crate::Server::upgrade), the switch to the driver |
 //! | `driver` | one task per socket: reads, runs handlers, writes in batches, closes |
 //! | `idle` | idle timeouts for all sockets from one sweeper task |
+//! | `pubsub` | topics: subscriber lists, publish encoded once for every subscriber |
 //! | `socket` | [`WebSocket`], the handle handlers get, and its send queue |
 //! | `spare` | per-thread spare buffers, so busy sockets reuse and idle ones hold none |
 //! | `handlers` | the traits the macros implement |
@@ -22,6 +23,7 @@ pub(crate) mod handshake;
 pub(crate) mod idle;
 mod message;
 mod options;
+pub(crate) mod pubsub;
 pub(crate) mod socket;
 mod spare;
 pub(crate) mod upgrade;
@@ -30,6 +32,7 @@ mod utf8;
 pub use handshake::UpgradeError;
 pub use message::{Message, Utf8Bytes};
 pub use options::SocketOptions;
+pub use pubsub::{PublishResult, TopicError};
 pub use socket::{ReadyState, SendStatus, WebSocket};
 pub use upgrade::Upgrade;
 

@@ -22,8 +22,9 @@ use tokio::net::TcpStream;
 
 use crate::ws::frame::{self, OpCode};
 use crate::ws::idle::IdleState;
+use crate::ws::pubsub;
 use crate::ws::spare;
-use crate::ws::{Message, SocketOptions};
+use crate::ws::{Message, PublishResult, SocketOptions, TopicError};
 use crate::Server;
 
 /// Queued bytes past which a send inside a handler writes to the socket at once instead of
@@ -142,9 +143,8 @@ pub(crate) struct Conn {
     pub(crate) closing: Option<(u16, Box<str>)>,
     /// Set by `terminate`.
     pub(crate) terminated: bool,
-    /// A send returned `Backpressure` or `Dropped` for the limit: run `drain` once the queue
-    /// falls below it.
-    pub(crate) wants_drain: bool,
+    /// The topics this socket is subscribed to.
+    pub(crate) subscriptions: Vec<Box<str>>,
     /// An I/O error met while writing early inside a handler, for the driver to act on.
     pub(crate) write_error: Option<io::Error>,
 }
@@ -165,6 +165,13 @@ pub(crate) struct SocketShared {
     closed: AtomicBool,
     /// The server is stopping: the driver closes with `1001`.
     pub(crate) stopping: AtomicBool,
+    /// A send or publish met the backpressure limit: run `drain` once the queue falls below
+    /// it.
+    pub(crate) wants_drain: AtomicBool,
+    /// A publish from another task found the queue past the limit with
+    /// `close_on_backpressure_limit` set: the driver closes with `1008`.
+    pub(crate) close_requested: AtomicBool,
+    pub(crate) options: &'static SocketOptions,
     /// The driver's waker, for other tasks: frames queued by another task, the server
     /// stopping, or the idle sweeper. Lock-free, unlike a `Notify`, which the driver would
     /// poll (taking its lock) on every turn of its loop.
@@ -175,9 +182,12 @@ pub(crate) struct SocketShared {
 }
 
 impl SocketShared {
-    pub(crate) fn new(stream: TcpStream, idle: IdleState) -> Self {
+    pub(crate) fn new(stream: TcpStream, idle: IdleState, options: &'static SocketOptions) -> Self {
         SocketShared {
             stream,
+            wants_drain: AtomicBool::new(false),
+            close_requested: AtomicBool::new(false),
+            options,
             queue: Mutex::new(Queue::default()),
             writing: Mutex::new(Queue::default()),
             buffered: AtomicUsize::new(0),
@@ -232,6 +242,25 @@ impl SocketShared {
         }
     }
 
+    /// Like [`flush`](Self::flush), from a task other than the driver: skipped when the driver
+    /// is writing; an error is left for the driver to meet on its own next write or read.
+    fn try_flush(&self) {
+        if let Ok(mut writing) = self.writing.try_lock() {
+            loop {
+                if writing.is_empty() && !self.take_into(&mut writing) {
+                    return;
+                }
+                match writing.write_to(&self.stream) {
+                    Ok(n) => self.wrote(n),
+                    Err(_) => return,
+                }
+                if !writing.is_empty() {
+                    return;
+                }
+            }
+        }
+    }
+
     /// True when frames are waiting (queued or partly written).
     pub(crate) fn has_pending(&self) -> bool {
         self.buffered() > 0
@@ -278,6 +307,7 @@ impl SocketShared {
         if self.is_closed() {
             return Pushed::Refused;
         }
+        let was_empty = queue.is_empty();
         let limit = if control {
             options.backpressure_limit.saturating_add(CONTROL_SLACK)
         } else {
@@ -291,7 +321,43 @@ impl SocketShared {
         self.buffered
             .fetch_add(frame::header_len(len) + len, Ordering::AcqRel);
         drop(queue);
-        Pushed::Queued { len }
+        Pushed::Queued { len, was_empty }
+    }
+
+    /// Queues a frame published by any task (encoded once, shared by every subscriber) and
+    /// wakes the driver if it may be asleep, applying the same backpressure rules as a send.
+    pub(crate) fn deliver(&self, opcode: OpCode, frame: &Bytes, payload_len: usize) -> Delivery {
+        let options = self.options;
+        match self.push(options, opcode, Payload::Frame(frame, payload_len), false) {
+            Pushed::Queued { was_empty, .. } => {
+                let full = self.buffered() >= options.backpressure_limit;
+                if full {
+                    self.wants_drain.store(true, Ordering::Relaxed);
+                }
+                if was_empty {
+                    self.wake();
+                }
+                if self.buffered() >= FLUSH_THRESHOLD {
+                    // A flood of publishes: write now rather than wait for the driver, unless
+                    // the driver is writing this very moment.
+                    self.try_flush();
+                }
+                if full {
+                    Delivery::Backpressure
+                } else {
+                    Delivery::Sent
+                }
+            }
+            Pushed::OverLimit => {
+                self.wants_drain.store(true, Ordering::Relaxed);
+                if options.close_on_backpressure_limit {
+                    self.close_requested.store(true, Ordering::Release);
+                    self.wake();
+                }
+                Delivery::Dropped
+            }
+            Pushed::Refused => Delivery::Dropped,
+        }
     }
 
     /// Records that `n` queued bytes reached the kernel.
@@ -309,25 +375,40 @@ fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A payload to queue: borrowed (copied into the queue) or shared.
+/// A payload to queue: borrowed (copied into the queue) or shared, or a whole frame encoded
+/// once and shared by every socket it goes to (a publish).
 pub(crate) enum Payload<'a> {
     Borrowed(&'a [u8]),
     Shared(Bytes),
+    /// A complete frame, header included, and its payload's length.
+    Frame(&'a Bytes, usize),
 }
 
 impl Payload<'_> {
+    /// The payload's length (without any header).
     fn len(&self) -> usize {
         match self {
             Payload::Borrowed(b) => b.len(),
             Payload::Shared(b) => b.len(),
+            Payload::Frame(_, len) => *len,
         }
     }
+}
+
+/// What became of one delivery of a published frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    Sent,
+    Backpressure,
+    Dropped,
 }
 
 /// The outcome of [`SocketShared::push`].
 pub(crate) enum Pushed {
     Queued {
         len: usize,
+        /// Nothing was queued before (the driver may be asleep: wake it).
+        was_empty: bool,
     },
     /// The queue was at the backpressure limit.
     OverLimit,
@@ -362,6 +443,12 @@ impl Queue {
             }
             Payload::Shared(bytes) => frame::encode_frame(&mut self.tail, opcode, &bytes),
             Payload::Borrowed(bytes) => frame::encode_frame(&mut self.tail, opcode, bytes),
+            Payload::Frame(frame, _) => {
+                if !self.tail.is_empty() {
+                    self.chunks.push_back(self.tail.split().freeze());
+                }
+                self.chunks.push_back(frame.clone());
+            }
         }
         self.len += frame::header_len(len) + len;
     }
@@ -495,6 +582,113 @@ impl<T> WebSocket<T> {
         f(self)
     }
 
+    /// Subscribes to `topic`: every [`publish`](Self::publish) to it (from any socket or the
+    /// [`Server`]) is queued on this socket too. Returns `Ok(false)` if already subscribed,
+    /// or if the socket is no longer open.
+    ///
+    /// # Errors
+    ///
+    /// [`TopicError::Empty`] for the empty topic.
+    pub fn subscribe(&mut self, topic: &str) -> Result<bool, TopicError> {
+        pubsub::check(topic)?;
+        if self.conn.state != ReadyState::Open {
+            return Ok(false);
+        }
+        let added = self.conn.server.hub().subscribe(topic, &self.conn.shared);
+        if added {
+            self.conn.subscriptions.push(topic.into());
+        }
+        Ok(added)
+    }
+
+    /// Unsubscribes from `topic`; `Ok(true)` if it was subscribed.
+    ///
+    /// # Errors
+    ///
+    /// [`TopicError::Empty`] for the empty topic.
+    pub fn unsubscribe(&mut self, topic: &str) -> Result<bool, TopicError> {
+        pubsub::check(topic)?;
+        let Some(i) = self.conn.subscriptions.iter().position(|t| &**t == topic) else {
+            return Ok(false);
+        };
+        self.conn.subscriptions.swap_remove(i);
+        Ok(self.conn.server.hub().unsubscribe(topic, &self.conn.shared))
+    }
+
+    /// True if subscribed to `topic`.
+    #[must_use]
+    pub fn is_subscribed(&self, topic: &str) -> bool {
+        self.conn.subscriptions.iter().any(|t| &**t == topic)
+    }
+
+    /// The topics this socket is subscribed to, in no particular order.
+    pub fn subscriptions(&self) -> impl Iterator<Item = &str> + '_ {
+        self.conn.subscriptions.iter().map(|t| &**t)
+    }
+
+    /// Publishes `message` to every socket subscribed to `topic` except this one (unless
+    /// [`publish_to_self`](SocketOptions::publish_to_self) is set). The socket need not be
+    /// subscribed itself. The frame is encoded once and shared by every subscriber.
+    ///
+    /// # Errors
+    ///
+    /// [`TopicError::Empty`] for the empty topic.
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        message: impl Into<Message>,
+    ) -> Result<PublishResult, TopicError> {
+        match message.into() {
+            Message::Text(text) => self.publish_frame(topic, OpCode::Text, text.as_bytes()),
+            Message::Binary(bytes) => self.publish_frame(topic, OpCode::Binary, &bytes),
+        }
+    }
+
+    /// Publishes a text message; `compress` takes effect once permessage-deflate exists.
+    ///
+    /// # Errors
+    ///
+    /// [`TopicError::Empty`] for the empty topic.
+    pub fn publish_text(
+        &mut self,
+        topic: &str,
+        text: &str,
+        compress: bool,
+    ) -> Result<PublishResult, TopicError> {
+        let _ = compress;
+        self.publish_frame(topic, OpCode::Text, text.as_bytes())
+    }
+
+    /// Publishes a binary message; `compress` takes effect once permessage-deflate exists.
+    ///
+    /// # Errors
+    ///
+    /// [`TopicError::Empty`] for the empty topic.
+    pub fn publish_binary(
+        &mut self,
+        topic: &str,
+        bytes: &[u8],
+        compress: bool,
+    ) -> Result<PublishResult, TopicError> {
+        let _ = compress;
+        self.publish_frame(topic, OpCode::Binary, bytes)
+    }
+
+    fn publish_frame(
+        &mut self,
+        topic: &str,
+        opcode: OpCode,
+        payload: &[u8],
+    ) -> Result<PublishResult, TopicError> {
+        pubsub::check(topic)?;
+        let except = (!self.conn.options.publish_to_self).then_some(&self.conn.shared);
+        Ok(self
+            .conn
+            .server
+            .hub()
+            .publish(topic, opcode, payload, except))
+    }
+
     /// Bytes queued and not yet taken by the operating system.
     #[must_use]
     pub fn buffered_amount(&self) -> usize {
@@ -531,20 +725,20 @@ impl<T> WebSocket<T> {
         }
         let options = self.conn.options;
         match self.conn.shared.push(options, opcode, payload, false) {
-            Pushed::Queued { len } => {
+            Pushed::Queued { len, .. } => {
                 if self.conn.shared.buffered() >= FLUSH_THRESHOLD {
                     self.conn.flush_now();
                 }
                 // Measured after any early write: what the kernel took no longer counts.
                 if self.conn.shared.buffered() >= options.backpressure_limit {
-                    self.conn.wants_drain = true;
+                    self.conn.shared.wants_drain.store(true, Ordering::Relaxed);
                     SendStatus::Backpressure(len)
                 } else {
                     SendStatus::Sent(len)
                 }
             }
             Pushed::OverLimit => {
-                self.conn.wants_drain = true;
+                self.conn.shared.wants_drain.store(true, Ordering::Relaxed);
                 if options.close_on_backpressure_limit {
                     self.conn.start_close(1008, "backpressure limit reached");
                 }
@@ -570,6 +764,14 @@ impl<T> WebSocket<T> {
 }
 
 impl Conn {
+    /// Leaves every topic (the socket is closing).
+    pub(crate) fn leave_all(&mut self) {
+        let hub = self.server.hub();
+        for topic in self.subscriptions.drain(..) {
+            hub.unsubscribe(&topic, &self.shared);
+        }
+    }
+
     /// Queues the close frame and refuses every later frame.
     pub(crate) fn start_close(&mut self, code: u16, reason: &str) {
         let mut payload = BytesMut::new();

@@ -1,0 +1,284 @@
+//! Topic pub/sub with real clients: subscribe/publish from sockets and from the server,
+//! publish_to_self, exact subscriber counts under churn, a slow subscriber that cannot grow
+//! server memory, and the empty topic.
+
+use std::time::Duration;
+
+use hyperbun::prelude::*;
+use hyperbun::{PublishResult, TopicError};
+use hyperbun_tests::{
+    get, journal, spawn, within, ws_connect, ws_send, ws_text, RawWs, TestServer, WsMessage,
+};
+
+#[derive(Debug, Default)]
+struct Member {
+    room: String,
+}
+
+/// `/room?room=R`: joins R on open; each text message is published to R. Commands:
+/// `topics` (list subscriptions), `leave` (unsubscribe), `empty` (try the empty topic).
+struct Room;
+
+#[websocket("/room", data = Member)]
+impl Room {
+    fn open(ws: &mut WebSocket<Member>) {
+        let room = ws.data.room.clone();
+        let first = ws.subscribe(&room);
+        let again = ws.subscribe(&room);
+        journal::push(&room, format!("joined {first:?} {again:?}"));
+    }
+
+    fn message(ws: &mut WebSocket<Member>, msg: Message) {
+        let room = ws.data.room.clone();
+        match msg.as_text().unwrap_or("") {
+            "topics" => {
+                let topics: Vec<String> = ws.subscriptions().map(str::to_owned).collect();
+                ws.send(format!("{topics:?} {}", ws.is_subscribed(&room)));
+            }
+            "leave" => {
+                let first = ws.unsubscribe(&room);
+                let again = ws.unsubscribe(&room);
+                ws.send(format!(
+                    "left {first:?} {again:?} {}",
+                    ws.is_subscribed(&room)
+                ));
+            }
+            "empty" => {
+                let sub = ws.subscribe("");
+                let publ = ws.publish("", "x");
+                ws.send(format!("{sub:?} {publ:?}"));
+            }
+            _ => {
+                let result = ws.publish(&room, msg).expect("a room is a topic");
+                journal::push(&format!("{room}-results"), format!("{result:?}"));
+            }
+        }
+    }
+}
+
+#[upgrade("/room")]
+async fn room_hook(Query(q): Query<std::collections::HashMap<String, String>>) -> Upgrade<Member> {
+    Upgrade::new(Member {
+        room: q.get("room").cloned().unwrap_or_default(),
+    })
+}
+
+/// Like `Room` but with `publish_to_self`.
+struct Echoing;
+
+#[websocket("/echoing", publish_to_self = true)]
+impl Echoing {
+    fn open(ws: &mut WebSocket) {
+        ws.subscribe("echoing").expect("topic");
+    }
+    fn message(ws: &mut WebSocket, msg: Message) {
+        ws.publish("echoing", msg).expect("topic");
+    }
+}
+
+/// `/count/:topic`: the subscriber count.
+#[get("/count/:topic")]
+async fn count(topic: String, server: Server) -> String {
+    server.subscriber_count(&topic).to_string()
+}
+
+/// `/announce/:topic/:n/:size`: publishes `n` binary messages of `size` bytes from the
+/// server, letting other tasks run between them (a feed publishes over time); answers with
+/// the summed counts.
+#[get("/announce/:topic/:n/:size")]
+async fn announce(topic: String, n: usize, size: usize, server: Server) -> String {
+    let mut total = PublishResult::default();
+    for i in 0..n {
+        let mut payload = vec![0u8; size.max(4)];
+        payload[..4].copy_from_slice(&(i as u32).to_be_bytes());
+        let result = server.publish(&topic, payload).expect("topic");
+        total.delivered += result.delivered;
+        total.backpressured += result.backpressured;
+        total.dropped += result.dropped;
+        tokio::task::yield_now().await;
+    }
+    format!(
+        "{} {} {}",
+        total.delivered, total.backpressured, total.dropped
+    )
+}
+
+/// `/say/:topic/:text`: one text publish from an HTTP route.
+#[get("/say/:topic/:text")]
+async fn say(topic: String, text: String, server: Server) -> String {
+    match server.publish(&topic, text) {
+        Ok(r) => format!("{r:?}"),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+async fn start() -> TestServer {
+    spawn(hyperbun::router![
+        Room, room_hook, Echoing, count, announce, say
+    ])
+    .await
+}
+
+async fn count_of(app: &TestServer, topic: &str) -> usize {
+    get(app.addr, &format!("/count/{topic}"))
+        .await
+        .text()
+        .parse()
+        .unwrap()
+}
+
+/// Waits until `topic` has `n` subscribers.
+async fn until_count(app: &TestServer, topic: &str, n: usize) {
+    within(&format!("{n} subscribers on {topic}"), async {
+        while count_of(app, topic).await != n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn publish_reaches_every_subscriber_but_the_sender() {
+    let app = start().await;
+    let mut a = ws_connect(app.addr, "/room?room=lobby").await;
+    let mut b = ws_connect(app.addr, "/room?room=lobby").await;
+    let mut c = ws_connect(app.addr, "/room?room=lobby").await;
+    until_count(&app, "lobby", 3).await;
+    assert_eq!(
+        journal::wait("lobby", 3).await[0],
+        "joined Ok(true) Ok(false)"
+    );
+
+    ws_send(&mut a, WsMessage::text("hi from a")).await;
+    assert_eq!(ws_text(&mut b).await, "hi from a");
+    assert_eq!(ws_text(&mut c).await, "hi from a");
+    let results = journal::wait("lobby-results", 1).await;
+    assert_eq!(
+        results[0],
+        "PublishResult { delivered: 2, backpressured: 0, dropped: 0 }"
+    );
+
+    // The sender got nothing: the next thing it reads is its own command's answer.
+    ws_send(&mut a, WsMessage::text("topics")).await;
+    assert_eq!(ws_text(&mut a).await, r#"["lobby"] true"#);
+
+    // From an HTTP route, through the Server handle: everyone, text.
+    let reply = get(app.addr, "/say/lobby/hello").await;
+    assert_eq!(
+        reply.text(),
+        "PublishResult { delivered: 3, backpressured: 0, dropped: 0 }"
+    );
+    for ws in [&mut a, &mut b, &mut c] {
+        assert_eq!(ws_text(ws).await, "hello");
+    }
+    // A topic nobody is on.
+    assert_eq!(
+        get(app.addr, "/say/nobody/x").await.text(),
+        "PublishResult { delivered: 0, backpressured: 0, dropped: 0 }"
+    );
+    assert_eq!(app.server.topic_count(), 1);
+    assert_eq!(app.server.topics(), ["lobby"]);
+    drop((a, b, c));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn publish_to_self_includes_the_sender() {
+    let app = start().await;
+    let mut a = ws_connect(app.addr, "/echoing").await;
+    let mut b = ws_connect(app.addr, "/echoing").await;
+    until_count(&app, "echoing", 2).await;
+    ws_send(&mut a, WsMessage::text("both")).await;
+    assert_eq!(ws_text(&mut a).await, "both");
+    assert_eq!(ws_text(&mut b).await, "both");
+    drop((a, b));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unsubscribe_and_the_empty_topic() {
+    let app = start().await;
+    let mut a = ws_connect(app.addr, "/room?room=quiet").await;
+    until_count(&app, "quiet", 1).await;
+    ws_send(&mut a, WsMessage::text("leave")).await;
+    assert_eq!(ws_text(&mut a).await, "left Ok(true) Ok(false) false");
+    assert_eq!(count_of(&app, "quiet").await, 0);
+    assert_eq!(app.server.topic_count(), 0, "an emptied topic is freed");
+
+    ws_send(&mut a, WsMessage::text("empty")).await;
+    assert_eq!(ws_text(&mut a).await, "Err(Empty) Err(Empty)");
+    assert_eq!(get(app.addr, "/say/%20/x").await.status, StatusCode::OK);
+    assert_eq!(
+        app.server.publish("", "x"),
+        Err(TopicError::Empty),
+        "the server refuses it too"
+    );
+    drop(a);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn counts_stay_exact_under_churn() {
+    let app = start().await;
+    let mut graceful = Vec::new();
+    let mut abrupt = Vec::new();
+    for i in 0..30 {
+        if i % 2 == 0 {
+            graceful.push(ws_connect(app.addr, "/room?room=churn").await);
+        } else {
+            abrupt.push(RawWs::connect(app.addr, "/room?room=churn").await);
+        }
+    }
+    until_count(&app, "churn", 30).await;
+    drop(abrupt.drain(..10));
+    until_count(&app, "churn", 20).await;
+    for mut ws in graceful.drain(..10) {
+        within("close", ws.close(None)).await.expect("close");
+    }
+    until_count(&app, "churn", 10).await;
+    drop(abrupt);
+    drop(graceful);
+    until_count(&app, "churn", 0).await;
+    assert_eq!(app.server.topic_count(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything() {
+    use futures_util::StreamExt;
+    let app = start().await;
+    let mut fast = ws_connect(app.addr, "/room?room=feed").await;
+    // A raw client that never reads.
+    let slow = RawWs::connect(app.addr, "/room?room=feed").await;
+    until_count(&app, "feed", 2).await;
+
+    // 400 messages of 64 KiB (25 MiB) from a route while `fast` reads concurrently.
+    let addr = app.addr;
+    let publisher = tokio::spawn(async move { get(addr, "/announce/feed/400/65536").await });
+    let mut next = 0u32;
+    while next < 400 {
+        match within("fast subscriber", fast.next()).await {
+            Some(Ok(WsMessage::Binary(b))) => {
+                assert_eq!(
+                    u32::from_be_bytes(b[..4].try_into().unwrap()),
+                    next,
+                    "in order"
+                );
+                next += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let reply = within("publisher", publisher).await.expect("task");
+    let counts: Vec<usize> = reply
+        .text()
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    // Each publish went to both: the fast one got every message; the slow one stopped getting
+    // them once the kernel's buffers and its 1 MiB queue were full (25 MiB were published).
+    assert_eq!(counts.iter().sum::<usize>(), 800, "{counts:?}");
+    assert!(counts[2] >= 100, "the slow subscriber dropped: {counts:?}");
+    drop((fast, slow));
+    app.stop().await;
+}
