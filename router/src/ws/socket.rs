@@ -443,6 +443,12 @@ impl Queue {
             }
             Payload::Shared(bytes) => frame::encode_frame(&mut self.tail, opcode, &bytes),
             Payload::Borrowed(bytes) => frame::encode_frame(&mut self.tail, opcode, bytes),
+            // A small published frame is copied into the batch (one contiguous buffer for
+            // the kernel to copy from); a large one is shared, not copied. Either way it
+            // was encoded once for all subscribers.
+            Payload::Frame(frame, _) if frame.len() <= COPY_LIMIT => {
+                self.tail.extend_from_slice(frame);
+            }
             Payload::Frame(frame, _) => {
                 if !self.tail.is_empty() {
                     self.chunks.push_back(self.tail.split().freeze());
