@@ -76,6 +76,20 @@ impl Echoing {
     }
 }
 
+/// Publishes to itself, then sends: the send must not overtake the publish.
+struct Ordered;
+
+#[websocket("/ordered", publish_to_self = true)]
+impl Ordered {
+    fn open(ws: &mut WebSocket) {
+        ws.subscribe("ordered").expect("topic");
+    }
+    fn message(ws: &mut WebSocket, msg: Message) {
+        ws.publish("ordered", msg).expect("topic");
+        ws.send("after");
+    }
+}
+
 /// `/count/:topic`: the subscriber count.
 #[get("/count/:topic")]
 async fn count(topic: String, server: Server) -> String {
@@ -114,7 +128,7 @@ async fn say(topic: String, text: String, server: Server) -> String {
 
 async fn start() -> TestServer {
     spawn(hyperbun::router![
-        Room, room_hook, Echoing, count, announce, say
+        Room, room_hook, Echoing, Ordered, count, announce, say
     ])
     .await
 }
@@ -192,6 +206,22 @@ async fn publish_to_self_includes_the_sender() {
     assert_eq!(ws_text(&mut a).await, "both");
     assert_eq!(ws_text(&mut b).await, "both");
     drop((a, b));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_send_after_a_publish_never_overtakes_it() {
+    let app = start().await;
+    let mut ws = ws_connect(app.addr, "/ordered").await;
+    until_count(&app, "ordered", 1).await;
+    for i in 0..50 {
+        ws_send(&mut ws, WsMessage::text(format!("m{i}"))).await;
+    }
+    for i in 0..50 {
+        assert_eq!(ws_text(&mut ws).await, format!("m{i}"));
+        assert_eq!(ws_text(&mut ws).await, "after");
+    }
+    drop(ws);
     app.stop().await;
 }
 

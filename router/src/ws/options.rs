@@ -107,9 +107,8 @@ impl SocketOptions {
         self
     }
 
-    /// Whether a socket's own `publish` also reaches itself when it is subscribed to the topic
-    /// (default `false`, Bun's `publishToSelf`). Topic pub/sub is not in this release yet, so
-    /// nothing reads this setting until it is.
+    /// Whether a socket's own [`publish`](crate::WebSocket::publish) also reaches itself when
+    /// it is subscribed to the topic (default `false`, Bun's `publishToSelf`).
     #[must_use]
     pub fn publish_to_self(mut self, publish: bool) -> Self {
         self.publish_to_self = publish;
