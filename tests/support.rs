@@ -383,6 +383,15 @@ pub async fn ws_closed(ws: &mut WsClient) -> (u16, String) {
     closed
 }
 
+/// A complete, valid WebSocket handshake request for `path` (RFC 6455's sample key), with
+/// `extra` header lines (each ending in `\r\n`) before the blank line.
+pub fn ws_handshake(addr: SocketAddr, path: &str, extra: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
+    )
+}
+
 /// A WebSocket over a raw socket: the handshake by hand, then frames written byte by byte,
 /// for testing how the server treats broken input.
 #[derive(Debug)]
@@ -417,10 +426,7 @@ impl RawWs {
         let mut stream = within("tcp connect", TcpStream::connect(addr))
             .await
             .expect("connect");
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-        );
+        let request = ws_handshake(addr, path, "");
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut buf = Vec::new();
         let head_end = loop {

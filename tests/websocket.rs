@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use hyperbun::prelude::*;
 use hyperbun_tests::{
-    fetch, journal, spawn, within, ws_closed, ws_connect, ws_connect_with, ws_next, ws_send,
-    ws_text, RawWs, TestServer, WsMessage,
+    fetch, journal, spawn, within, ws_closed, ws_connect, ws_connect_with, ws_handshake, ws_next,
+    ws_send, ws_text, RawWs, TestServer, WsMessage,
 };
 use tokio::sync::Notify;
 
@@ -442,12 +442,7 @@ async fn an_upgrade_hook_may_choose_an_offered_protocol_only() {
 
     let reply = hyperbun_tests::raw_exchange(
         app.addr,
-        format!(
-            "GET /pick HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Protocol: a\r\n\r\n",
-            app.addr
-        ),
+        ws_handshake(app.addr, "/pick", "Sec-WebSocket-Protocol: a\r\n"),
     )
     .await;
     assert_eq!(reply.status, 500, "{reply:?}");
@@ -465,11 +460,7 @@ async fn origin_allow_list() {
 
     let reply = hyperbun_tests::raw_exchange(
         app.addr,
-        format!(
-            "GET /origin HTTP/1.1\r\nHost: {}\r\nOrigin: https://evil.example\r\nConnection: Upgrade\r\n\
-             Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-            app.addr
-        ),
+        ws_handshake(app.addr, "/origin", "Origin: https://evil.example\r\n"),
     )
     .await;
     assert_eq!(reply.status, 403, "{reply:?}");
@@ -485,15 +476,7 @@ async fn upgrade_hook_admits_with_data_and_headers_or_rejects() {
     assert_eq!(response.headers()["x-user"], "ada");
     assert_eq!(ws_text(&mut ws).await, "hello ada");
 
-    let reply = hyperbun_tests::raw_exchange(
-        app.addr,
-        format!(
-            "GET /secure HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-            app.addr
-        ),
-    )
-    .await;
+    let reply = hyperbun_tests::raw_exchange(app.addr, ws_handshake(app.addr, "/secure", "")).await;
     assert_eq!(reply.status, 401, "{reply:?}");
     assert!(reply.body.ends_with(b"no token"), "{reply:?}");
     drop(ws);
