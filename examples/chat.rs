@@ -1,0 +1,158 @@
+//! Bun's chat room: one topic, typed client data, and a browser page.
+//!
+//! Run it:   cargo run --example chat          (PORT=8080 to change; default 3000)
+//! Try it:   open http://localhost:3000/ in two browser tabs, pick names, talk
+//!           python3 -m websockets 'ws://localhost:3000/ws?name=ada'   → "ada joined", then type
+//!           curl localhost:3000/room-stats                            → {"chat":1}
+//!
+//! Protocol: `ws://HOST/ws?name=NAME` (default `Anonymous`). On open the socket joins `chat`
+//! and everybody, the newcomer included, gets `NAME joined`; each text message `m` becomes
+//! `NAME: m` for everybody; when a socket closes the others get `NAME left`.
+
+use std::collections::HashMap;
+
+use hyperbun::prelude::*;
+
+#[path = "common.rs"]
+mod common;
+
+/// Bun's `ws.data`, typed.
+#[derive(Debug)]
+struct User {
+    name: String,
+}
+
+/// The room.
+struct Chat;
+
+#[websocket("/ws", data = User, publish_to_self = true)]
+impl Chat {
+    fn open(ws: &mut WebSocket<User>) {
+        ws.subscribe("chat").expect("`chat` is a topic");
+        let joined = format!("{} joined", ws.data.name);
+        ws.publish("chat", joined).expect("`chat` is a topic");
+    }
+
+    fn message(ws: &mut WebSocket<User>, msg: Message) {
+        if let Message::Text(text) = msg {
+            let line = format!("{}: {text}", ws.data.name);
+            ws.publish("chat", line).expect("`chat` is a topic");
+        }
+    }
+
+    fn close(ws: &mut WebSocket<User>, _code: u16, _reason: &str) {
+        // The socket has already left `chat`: this reaches everybody else.
+        let left = format!("{} left", ws.data.name);
+        ws.server().publish("chat", left).expect("`chat` is a topic");
+    }
+}
+
+/// Names the user from `?name=`.
+#[upgrade("/ws")]
+fn admit(Query(query): Query<HashMap<String, String>>) -> Upgrade<User> {
+    let name = query
+        .get("name")
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Anonymous");
+    Upgrade::new(User {
+        name: name.to_owned(),
+    })
+}
+
+#[get("/room-stats")]
+async fn room_stats(server: Server) -> Json<Value> {
+    Json(json!({ "chat": server.subscriber_count("chat") }))
+}
+
+#[get("/")]
+async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    app().serve(common::setup("info", 3000)).await
+}
+
+/// The routes, shared by `main` and the tests below.
+fn app() -> Router {
+    hyperbun::router![Chat, admit, room_stats, page]
+}
+
+/// The browser client.
+const PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>hyperbun chat</title>
+<style>
+  body { font: 15px system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; }
+  #log { border: 1px solid #ccc; height: 20rem; overflow-y: auto; padding: .5rem; }
+  #log div { margin: .15rem 0; }
+  form { display: flex; gap: .5rem; margin-top: .5rem; }
+  #text { flex: 1; }
+</style>
+</head>
+<body>
+<h1>hyperbun chat</h1>
+<form id="join"><input id="name" placeholder="your name" autofocus><button>Join</button></form>
+<div id="log" hidden></div>
+<form id="say" hidden><input id="text" placeholder="message" autocomplete="off"><button>Send</button></form>
+<p id="status"></p>
+<script>
+const $ = (id) => document.getElementById(id);
+let ws;
+function show(line) {
+  const div = document.createElement("div");
+  div.textContent = line;
+  $("log").append(div);
+  $("log").scrollTop = $("log").scrollHeight;
+}
+$("join").onsubmit = (e) => {
+  e.preventDefault();
+  const name = $("name").value.trim() || "Anonymous";
+  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?name=${encodeURIComponent(name)}`);
+  ws.onopen = () => { $("join").hidden = true; $("log").hidden = false; $("say").hidden = false; $("text").focus(); $("status").textContent = "connected"; };
+  ws.onmessage = (e) => show(e.data);
+  ws.onclose = (e) => { $("status").textContent = `disconnected (${e.code})`; };
+};
+$("say").onsubmit = (e) => {
+  e.preventDefault();
+  if ($("text").value) { ws.send($("text").value); $("text").value = ""; }
+};
+</script>
+</body>
+</html>
+"#;
+
+#[cfg(test)]
+mod tests {
+    use hyperbun_tests::{get, spawn, within, ws_connect, ws_send, ws_text, WsMessage};
+
+    #[tokio::test]
+    async fn join_talk_count_and_leave() {
+        let app = spawn(super::app()).await;
+        let page = get(app.addr, "/").await;
+        assert!(page.header("content-type").starts_with("text/html"));
+        assert!(page.text().contains("new WebSocket("));
+
+        let mut ada = ws_connect(app.addr, "/ws?name=ada").await;
+        assert_eq!(ws_text(&mut ada).await, "ada joined", "the newcomer is told too");
+        let mut anon = ws_connect(app.addr, "/ws").await;
+        assert_eq!(ws_text(&mut anon).await, "Anonymous joined");
+        assert_eq!(ws_text(&mut ada).await, "Anonymous joined");
+        assert_eq!(get(app.addr, "/room-stats").await.text(), r#"{"chat":2}"#);
+
+        ws_send(&mut anon, WsMessage::text("hi")).await;
+        assert_eq!(ws_text(&mut anon).await, "Anonymous: hi");
+        assert_eq!(ws_text(&mut ada).await, "Anonymous: hi");
+
+        within("close", anon.close(None)).await.expect("close");
+        drop(anon);
+        assert_eq!(ws_text(&mut ada).await, "Anonymous left");
+        assert_eq!(get(app.addr, "/room-stats").await.text(), r#"{"chat":1}"#);
+        drop(ada);
+        app.stop().await;
+    }
+}
