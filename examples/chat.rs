@@ -43,7 +43,9 @@ impl Chat {
     fn close(ws: &mut WebSocket<User>, _code: u16, _reason: &str) {
         // The socket has already left `chat`: this reaches everybody else.
         let left = format!("{} left", ws.data.name);
-        ws.server().publish("chat", left).expect("`chat` is a topic");
+        ws.server()
+            .publish("chat", left)
+            .expect("`chat` is a topic");
     }
 }
 
@@ -138,7 +140,11 @@ mod tests {
         assert!(page.text().contains("new WebSocket("));
 
         let mut ada = ws_connect(app.addr, "/ws?name=ada").await;
-        assert_eq!(ws_text(&mut ada).await, "ada joined", "the newcomer is told too");
+        assert_eq!(
+            ws_text(&mut ada).await,
+            "ada joined",
+            "the newcomer is told too"
+        );
         let mut anon = ws_connect(app.addr, "/ws").await;
         assert_eq!(ws_text(&mut anon).await, "Anonymous joined");
         assert_eq!(ws_text(&mut ada).await, "Anonymous joined");
