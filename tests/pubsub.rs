@@ -197,6 +197,25 @@ async fn publish_reaches_every_subscriber_but_the_sender() {
 }
 
 #[tokio::test]
+async fn topics_are_any_utf8() {
+    let app = start().await;
+    let topic = "salle été ☕";
+    let mut a = ws_connect(app.addr, "/room?room=salle%20%C3%A9t%C3%A9%20%E2%98%95").await;
+    let mut b = ws_connect(app.addr, "/room?room=salle%20%C3%A9t%C3%A9%20%E2%98%95").await;
+    within("two subscribers", async {
+        while app.server.subscriber_count(topic) != 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    ws_send(&mut a, WsMessage::text("bonjour")).await;
+    assert_eq!(ws_text(&mut b).await, "bonjour");
+    assert_eq!(app.server.topics(), [topic]);
+    drop((a, b));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn publish_to_self_includes_the_sender() {
     let app = start().await;
     let mut a = ws_connect(app.addr, "/echoing").await;
