@@ -65,7 +65,6 @@ pub(crate) fn run<S: SocketHandlers>(
         data,
         conn: Conn {
             shared: Arc::clone(&shared),
-            options,
             server,
             remote_addr,
             protocol,
@@ -197,12 +196,9 @@ impl Driver {
                     match self.shared.idle.take_action() {
                         IdleAction::Nothing => {}
                         IdleAction::Ping => {
-                            ws.conn.shared.push(
-                                ws.conn.options,
-                                OpCode::Ping,
-                                Payload::Borrowed(&[]),
-                                true,
-                            );
+                            ws.conn
+                                .shared
+                                .push(OpCode::Ping, Payload::Borrowed(&[]), true);
                         }
                         IdleAction::Close => {
                             ws.conn.start_close(1001, "idle timeout");
@@ -238,7 +234,7 @@ impl Driver {
             if let Err(e) = self.shared.flush() {
                 return Some(Box::pin(self.io_failed::<S>(ws, e)).await);
             }
-            let limit = ws.conn.options.backpressure_limit;
+            let limit = self.shared.options.backpressure_limit;
             if self.shared.wants_drain.load(Ordering::Relaxed) && self.shared.buffered() < limit {
                 self.shared.wants_drain.store(false, Ordering::Relaxed);
                 if let Err(panic) = call(&self.shared, || S::drain(ws)).await {
@@ -273,12 +269,9 @@ impl Driver {
                     call(&self.shared, || S::message(ws, message)).await,
                 ),
                 Event::Ping(payload) => {
-                    ws.conn.shared.push(
-                        ws.conn.options,
-                        OpCode::Pong,
-                        Payload::Borrowed(&payload),
-                        true,
-                    );
+                    ws.conn
+                        .shared
+                        .push(OpCode::Pong, Payload::Borrowed(&payload), true);
                     ("ping", call(&self.shared, || S::ping(ws, payload)).await)
                 }
                 Event::Pong(payload) => ("pong", call(&self.shared, || S::pong(ws, payload)).await),
@@ -320,12 +313,9 @@ impl Driver {
         if close.is_some() {
             crate::ws::frame::encode_close_payload(&mut payload, code, "");
         }
-        ws.conn.shared.push(
-            ws.conn.options,
-            OpCode::Close,
-            Payload::Borrowed(&payload),
-            true,
-        );
+        ws.conn
+            .shared
+            .push(OpCode::Close, Payload::Borrowed(&payload), true);
         ws.conn.shared.close();
         ws.conn.state = ReadyState::Closing;
         Ending::Answered(code, reason)

@@ -134,7 +134,6 @@ pub struct WebSocket<T = ()> {
 /// The socket's state besides `data`.
 pub(crate) struct Conn {
     pub(crate) shared: Arc<SocketShared>,
-    pub(crate) options: &'static SocketOptions,
     pub(crate) server: Server,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) protocol: Option<Box<str>>,
@@ -295,13 +294,8 @@ impl SocketShared {
     /// close) may go [`CONTROL_SLACK`] past the limit, since the protocol needs them; past
     /// that they are refused too, so a peer that sends pings and never reads cannot grow the
     /// queue without bound.
-    pub(crate) fn push(
-        &self,
-        options: &SocketOptions,
-        opcode: OpCode,
-        payload: Payload<'_>,
-        control: bool,
-    ) -> Pushed {
+    pub(crate) fn push(&self, opcode: OpCode, payload: Payload<'_>, control: bool) -> Pushed {
+        let options = self.options;
         let len = payload.len();
         let mut queue = self.lock();
         if self.is_closed() {
@@ -328,7 +322,7 @@ impl SocketShared {
     /// wakes the driver if it may be asleep, applying the same backpressure rules as a send.
     pub(crate) fn deliver(&self, opcode: OpCode, frame: &Bytes, payload_len: usize) -> Delivery {
         let options = self.options;
-        match self.push(options, opcode, Payload::Frame(frame, payload_len), false) {
+        match self.push(opcode, Payload::Frame(frame, payload_len), false) {
             Pushed::Queued { was_empty, .. } => {
                 let full = self.buffered() >= options.backpressure_limit;
                 if full {
@@ -687,7 +681,7 @@ impl<T> WebSocket<T> {
         payload: &[u8],
     ) -> Result<PublishResult, TopicError> {
         pubsub::check(topic)?;
-        let except = (!self.conn.options.publish_to_self).then_some(&self.conn.shared);
+        let except = (!self.conn.shared.options.publish_to_self).then_some(&self.conn.shared);
         Ok(self
             .conn
             .server
@@ -729,8 +723,8 @@ impl<T> WebSocket<T> {
         if self.conn.state != ReadyState::Open {
             return SendStatus::Dropped;
         }
-        let options = self.conn.options;
-        match self.conn.shared.push(options, opcode, payload, false) {
+        let options = self.conn.shared.options;
+        match self.conn.shared.push(opcode, payload, false) {
             Pushed::Queued { len, .. } => {
                 if self.conn.shared.buffered() >= FLUSH_THRESHOLD {
                     self.conn.flush_now();
@@ -761,7 +755,7 @@ impl<T> WebSocket<T> {
         match self
             .conn
             .shared
-            .push(self.conn.options, opcode, Payload::Borrowed(payload), true)
+            .push(opcode, Payload::Borrowed(payload), true)
         {
             Pushed::Queued { len, .. } => SendStatus::Sent(len),
             Pushed::OverLimit | Pushed::Refused => SendStatus::Dropped,
@@ -783,12 +777,8 @@ impl Conn {
         let mut payload = BytesMut::new();
         frame::encode_close_payload(&mut payload, code, reason);
         let reason = String::from_utf8_lossy(&payload[2..]).into_owned();
-        self.shared.push(
-            self.options,
-            OpCode::Close,
-            Payload::Borrowed(&payload),
-            true,
-        );
+        self.shared
+            .push(OpCode::Close, Payload::Borrowed(&payload), true);
         self.shared.close();
         self.closing = Some((code, reason.into_boxed_str()));
         self.state = ReadyState::Closing;
