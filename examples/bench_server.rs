@@ -64,12 +64,7 @@ mod tests {
 
         let mut a = ws_connect(app.addr, "/ws").await;
         let mut b = ws_connect(app.addr, "/ws").await;
-        hyperbun_tests::within("both subscribed", async {
-            while app.server.subscriber_count("room") < 2 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
+        hyperbun_tests::wait_subscribers(&app.server, "room", 2).await;
         ws_send(&mut a, WsMessage::text("hello")).await;
         // Everybody, the sender included.
         assert_eq!(ws_next(&mut a).await, WsMessage::text("hello"));

@@ -94,7 +94,7 @@ fn app() -> Router {
 mod tests {
     use std::time::Duration;
 
-    use hyperbun_tests::{spawn, within, ws_connect, ws_send, ws_text, WsClient, WsMessage};
+    use hyperbun_tests::{spawn, ws_connect, ws_send, ws_text, WsClient, WsMessage};
 
     /// Nothing arrives within a short while.
     async fn silent(ws: &mut WsClient) {
@@ -104,12 +104,7 @@ mod tests {
     }
 
     async fn members(app: &hyperbun_tests::TestServer, topic: &str, n: usize) {
-        within(&format!("{n} on {topic}"), async {
-            while app.server.subscriber_count(topic) != n {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await;
+        hyperbun_tests::wait_subscribers(&app.server, topic, n).await;
     }
 
     #[tokio::test]

@@ -2,12 +2,11 @@
 //! publish_to_self, exact subscriber counts under churn, a slow subscriber that cannot grow
 //! server memory, and the empty topic.
 
-use std::time::Duration;
-
 use hyperbun::prelude::*;
 use hyperbun::{PublishResult, TopicError};
 use hyperbun_tests::{
-    get, journal, spawn, within, ws_connect, ws_send, ws_text, RawWs, TestServer, WsMessage,
+    get, journal, spawn, wait_subscribers, within, ws_connect, ws_send, ws_text, RawWs, TestServer,
+    WsMessage,
 };
 
 #[derive(Debug, Default)]
@@ -143,12 +142,7 @@ async fn count_of(app: &TestServer, topic: &str) -> usize {
 
 /// Waits until `topic` has `n` subscribers.
 async fn until_count(app: &TestServer, topic: &str, n: usize) {
-    within(&format!("{n} subscribers on {topic}"), async {
-        while count_of(app, topic).await != n {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    wait_subscribers(&app.server, topic, n).await;
 }
 
 #[tokio::test]
@@ -202,12 +196,7 @@ async fn topics_are_any_utf8() {
     let topic = "salle été ☕";
     let mut a = ws_connect(app.addr, "/room?room=salle%20%C3%A9t%C3%A9%20%E2%98%95").await;
     let mut b = ws_connect(app.addr, "/room?room=salle%20%C3%A9t%C3%A9%20%E2%98%95").await;
-    within("two subscribers", async {
-        while app.server.subscriber_count(topic) != 2 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_count(&app, topic, 2).await;
     ws_send(&mut a, WsMessage::text("bonjour")).await;
     assert_eq!(ws_text(&mut b).await, "bonjour");
     assert_eq!(app.server.topics(), [topic]);

@@ -545,6 +545,16 @@ fn parse_server_frame(buf: &[u8]) -> Option<(RawFrame, usize)> {
     ))
 }
 
+/// Waits (at most [`WAIT`]) until `topic` has exactly `n` subscribers.
+pub async fn wait_subscribers(server: &Server, topic: &str, n: usize) {
+    within(&format!("{n} subscribers on {topic:?}"), async {
+        while server.subscriber_count(topic) != n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
 /// A log that handlers append to and tests wait on, keyed so parallel tests do not mix.
 pub mod journal {
     use std::collections::HashMap;
