@@ -89,6 +89,62 @@ impl Ordered {
     }
 }
 
+/// `/sequence?topics=a,b`: subscribes to the listed topics; on any message, publishes
+/// [`SEQUENCE`] messages of mixed sizes (both sides of the frame-header and topic-log
+/// boundaries) to `seq-a` and `seq-b`, every ninth one sent directly instead, all in one
+/// handler call.
+struct Sequence;
+
+/// How many messages one `/sequence` run queues: over 64 KiB of small frames, so the topic
+/// log fills up and is replaced while subscribers still have ranges in it.
+const SEQUENCE: usize = 300;
+
+/// The `i`th message of a sequence: where it goes and its text. The first 16 alternate
+/// between the topics with one size, so the two topics' logs grow in step (the socket on both
+/// gets frames that sit at the same offsets of different logs).
+fn sequence_item(i: usize) -> (&'static str, String) {
+    let size = [10, 125, 126, 1000, 2000, 4090, 5000, 300][i % 8];
+    let (target, size) = if i < 16 {
+        (["seq-a", "seq-b"][i % 2], 100)
+    } else if i % 9 == 8 {
+        ("direct", size)
+    } else if i % 4 == 1 {
+        ("seq-b", size)
+    } else {
+        ("seq-a", size)
+    };
+    let head = format!("{i} {target} ");
+    (
+        target,
+        format!("{head}{}", "x".repeat(size - head.len().min(size))),
+    )
+}
+
+#[websocket("/sequence", data = Vec<String>, publish_to_self = true)]
+impl Sequence {
+    fn open(ws: &mut WebSocket<Vec<String>>) {
+        for topic in ws.data.clone() {
+            ws.subscribe(&topic).expect("topic");
+        }
+    }
+    fn message(ws: &mut WebSocket<Vec<String>>, _msg: Message) {
+        for i in 0..SEQUENCE {
+            match sequence_item(i) {
+                ("direct", text) => assert!(ws.send(text).is_queued()),
+                (topic, text) => assert_eq!(ws.publish(topic, text).expect("topic").dropped, 0),
+            }
+        }
+    }
+}
+
+#[upgrade("/sequence")]
+fn sequence_hook(
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Upgrade<Vec<String>> {
+    let topics = q.get("topics").map(String::as_str).unwrap_or("");
+    Upgrade::new(topics.split(',').map(str::to_owned).collect())
+}
+
 /// `/count/:topic`: the subscriber count.
 #[get("/count/:topic")]
 async fn count(topic: String, server: Server) -> String {
@@ -127,7 +183,15 @@ async fn say(topic: String, text: String, server: Server) -> String {
 
 async fn start() -> TestServer {
     spawn(hyperbun::router![
-        Room, room_hook, Echoing, Ordered, count, announce, say
+        Room,
+        room_hook,
+        Echoing,
+        Ordered,
+        Sequence,
+        sequence_hook,
+        count,
+        announce,
+        say
     ])
     .await
 }
@@ -234,6 +298,38 @@ async fn a_send_after_a_publish_never_overtakes_it() {
 }
 
 #[tokio::test]
+async fn order_holds_across_topics_sizes_direct_sends_and_full_logs() {
+    let app = start().await;
+    let mut both = ws_connect(app.addr, "/sequence?topics=seq-a,seq-b").await;
+    let mut only_a = ws_connect(app.addr, "/sequence?topics=seq-a").await;
+    let mut only_b = ws_connect(app.addr, "/sequence?topics=seq-b").await;
+    until_count(&app, "seq-a", 2).await;
+    until_count(&app, "seq-b", 2).await;
+    // Two runs: the second starts on logs the first left behind.
+    for run in 0..2 {
+        ws_send(&mut both, WsMessage::text("go")).await;
+        for i in 0..SEQUENCE {
+            let (target, text) = sequence_item(i);
+            assert_eq!(ws_text(&mut both).await, text, "run {run}: the publisher");
+            match target {
+                "seq-a" => assert_eq!(ws_text(&mut only_a).await, text, "run {run}: on a"),
+                "seq-b" => assert_eq!(ws_text(&mut only_b).await, text, "run {run}: on b"),
+                _ => {}
+            }
+        }
+    }
+    // Nothing else arrived: the next message on each is the answer to a fresh publish.
+    get(app.addr, "/say/seq-a/end").await;
+    get(app.addr, "/say/seq-b/end").await;
+    assert_eq!(ws_text(&mut both).await, "end");
+    assert_eq!(ws_text(&mut both).await, "end");
+    assert_eq!(ws_text(&mut only_a).await, "end");
+    assert_eq!(ws_text(&mut only_b).await, "end");
+    drop((both, only_a, only_b));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn unsubscribe_and_the_empty_topic() {
     let app = start().await;
     let mut a = ws_connect(app.addr, "/room?room=quiet").await;
@@ -283,18 +379,32 @@ async fn counts_stay_exact_under_churn() {
 
 #[tokio::test]
 async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything() {
+    // Large frames: each is shared whole by both subscribers.
+    slow_and_fast_subscribers("feed", 400, 65536).await;
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything_small_frames() {
+    // Small frames go through the topic log: the slow subscriber's queue holds a range of it.
+    slow_and_fast_subscribers("feed-small", 25_000, 1024).await;
+}
+
+/// Publishes `n` messages of `size` bytes (25 MiB in all) to a fast and a stalled subscriber.
+async fn slow_and_fast_subscribers(topic: &str, n: u32, size: usize) {
     use futures_util::StreamExt;
     let app = start().await;
-    let mut fast = ws_connect(app.addr, "/room?room=feed").await;
+    let path = format!("/room?room={topic}");
+    let mut fast = ws_connect(app.addr, &path).await;
     // A raw client that never reads.
-    let slow = RawWs::connect(app.addr, "/room?room=feed").await;
-    until_count(&app, "feed", 2).await;
+    let slow = RawWs::connect(app.addr, &path).await;
+    until_count(&app, topic, 2).await;
 
-    // 400 messages of 64 KiB (25 MiB) from a route while `fast` reads concurrently.
+    // Published from a route while `fast` reads concurrently.
     let addr = app.addr;
-    let publisher = tokio::spawn(async move { get(addr, "/announce/feed/400/65536").await });
+    let announce = format!("/announce/{topic}/{n}/{size}");
+    let publisher = tokio::spawn(async move { get(addr, &announce).await });
     let mut next = 0u32;
-    while next < 400 {
+    while next < n {
         match within("fast subscriber", fast.next()).await {
             Some(Ok(WsMessage::Binary(b))) => {
                 assert_eq!(
@@ -302,6 +412,7 @@ async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything() {
                     next,
                     "in order"
                 );
+                assert_eq!(b.len(), size);
                 next += 1;
             }
             other => panic!("unexpected {other:?}"),
@@ -314,9 +425,12 @@ async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything() {
         .map(|n| n.parse().unwrap())
         .collect();
     // Each publish went to both: the fast one got every message; the slow one stopped getting
-    // them once the kernel's buffers and its 1 MiB queue were full (25 MiB were published).
-    assert_eq!(counts.iter().sum::<usize>(), 800, "{counts:?}");
-    assert!(counts[2] >= 100, "the slow subscriber dropped: {counts:?}");
+    // them once the kernel's buffers and its 1 MiB queue were full.
+    assert_eq!(counts.iter().sum::<usize>(), 2 * n as usize, "{counts:?}");
+    assert!(
+        counts[2] >= n as usize / 4,
+        "the slow subscriber dropped: {counts:?}"
+    );
     drop((fast, slow));
     app.stop().await;
 }

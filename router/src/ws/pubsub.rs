@@ -5,20 +5,48 @@
 //! (`Arc<[…]>`): subscribing and unsubscribing build a new list under the shard's lock, while
 //! a publish only clones the `Arc` under that lock and fans out after releasing it, so no lock
 //! is held while frames are queued and publishes to different topics rarely meet at all.
+//!
+//! # The topic log
+//!
+//! A small published frame is appended once to its topic's [`TopicLog`], and each subscriber
+//! queues only a *range* of that log (its queue keeps one open range and widens it while the
+//! frames it gets are consecutive in the log, which they are when the subscriber got every
+//! publish in between). The bytes are copied out when the subscriber's connection writes, into
+//! the writing task's reused buffer. So a publish to 500 subscribers writes 66 bytes once and
+//! widens 500 ranges, instead of copying the frame into 500 send buffers: with many
+//! subscribers those buffers do not fit in the cache, and the copies, not the system calls,
+//! dominated the fan-out (uWebSockets' topic tree batches publishes for the same reason).
+//!
+//! A log is replaced by a fresh one once it holds [`LOG_CAPACITY`] bytes, and emptied for
+//! reuse when no range points into it any more; its buffer (at most that capacity plus one
+//! frame) is kept for the next publish until the topic loses its last subscriber. A
+//! subscriber pins at most one log:
+//! when its open range cannot be widened (another topic, a frame it missed, a direct send in
+//! between), the range is copied into the subscriber's own queue. Frames larger than
+//! [`LOGGED_FRAME_LIMIT`] skip the log: they are encoded once into their own buffer, which
+//! every subscriber shares without a copy.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 
 use crate::ws::frame::{self, OpCode};
-use crate::ws::socket::{Delivery, SocketShared};
+use crate::ws::socket::{Delivery, Published, SocketShared};
 
 /// Shards of the topic map: enough that publishers on different threads rarely share one.
 const SHARDS: usize = 16;
+
+/// A topic log past this size is replaced by a fresh one (the old one lives on while
+/// subscribers' ranges point into it).
+pub(crate) const LOG_CAPACITY: usize = 64 * 1024;
+
+/// Frames up to this size go through the topic log; larger ones are shared whole.
+pub(crate) const LOGGED_FRAME_LIMIT: usize = 4 * 1024;
 
 /// Why a topic was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -57,8 +85,61 @@ impl PublishResult {
 
 type Subscribers = Arc<[Arc<SocketShared>]>;
 
+/// Frames published to one topic and not yet written by all of its subscribers, back to
+/// back; subscribers' queues hold ranges of it (see the [module docs](self)).
+#[derive(Default)]
+pub(crate) struct TopicLog {
+    frames: Mutex<BytesMut>,
+}
+
+impl TopicLog {
+    /// Appends the frames in `range` to `out`.
+    pub(crate) fn copy_to(&self, range: Range<usize>, out: &mut BytesMut) {
+        out.extend_from_slice(&lock(&self.frames)[range]);
+    }
+}
+
+/// A topic: its subscribers and its log.
+struct Topic {
+    subscribers: Subscribers,
+    log: Arc<TopicLog>,
+}
+
+impl Topic {
+    fn new(subscribers: Subscribers) -> Self {
+        Topic {
+            subscribers,
+            log: Arc::default(),
+        }
+    }
+
+    /// Appends a frame to the log and returns where it lies there. A log no range points
+    /// into any more is emptied first; a full one is left to the ranges still in it and
+    /// replaced.
+    fn append(&mut self, opcode: OpCode, payload: &[u8]) -> Range<usize> {
+        let size = frame::header_len(payload.len()) + payload.len();
+        // Ranges are only made from clones taken under the shard's lock, which the caller
+        // holds: a count of one means no range points into the log, nor can one appear.
+        let unread = Arc::strong_count(&self.log) == 1;
+        let mut frames = lock(&self.log.frames);
+        if unread {
+            frames.clear();
+            if frames.capacity() > LOG_CAPACITY {
+                *frames = BytesMut::new();
+            }
+        } else if frames.len() + size > LOG_CAPACITY {
+            drop(frames);
+            self.log = Arc::default();
+            frames = lock(&self.log.frames);
+        }
+        let start = frames.len();
+        frame::encode_frame(&mut frames, opcode, payload);
+        start..frames.len()
+    }
+}
+
 /// One shard of the topic map.
-type Shard = Mutex<HashMap<Box<str>, Subscribers>>;
+type Shard = Mutex<HashMap<Box<str>, Topic>>;
 
 /// Every topic of one server.
 pub(crate) struct Hub {
@@ -84,25 +165,27 @@ impl Default for Hub {
 }
 
 impl Hub {
-    fn shard(&self, topic: &str) -> MutexGuard<'_, HashMap<Box<str>, Subscribers>> {
+    fn shard(&self, topic: &str) -> MutexGuard<'_, HashMap<Box<str>, Topic>> {
         let i = (self.hasher.hash_one(topic) as usize) % self.shards.len();
-        self.shards[i]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.shards[i])
     }
 
     /// Adds `socket` to `topic`; false if it was already there.
     pub(crate) fn subscribe(&self, topic: &str, socket: &Arc<SocketShared>) -> bool {
         let mut shard = self.shard(topic);
         match shard.get_mut(topic) {
-            Some(list) => {
-                if list.iter().any(|s| Arc::ptr_eq(s, socket)) {
+            Some(Topic { subscribers, .. }) => {
+                if subscribers.iter().any(|s| Arc::ptr_eq(s, socket)) {
                     return false;
                 }
-                *list = list.iter().cloned().chain([Arc::clone(socket)]).collect();
+                *subscribers = subscribers
+                    .iter()
+                    .cloned()
+                    .chain([Arc::clone(socket)])
+                    .collect();
             }
             None => {
-                shard.insert(topic.into(), Arc::from([Arc::clone(socket)]));
+                shard.insert(topic.into(), Topic::new(Arc::from([Arc::clone(socket)])));
             }
         }
         true
@@ -111,16 +194,16 @@ impl Hub {
     /// Removes `socket` from `topic`; false if it was not there. An emptied topic is freed.
     pub(crate) fn unsubscribe(&self, topic: &str, socket: &Arc<SocketShared>) -> bool {
         let mut shard = self.shard(topic);
-        let Some(list) = shard.get_mut(topic) else {
+        let Some(Topic { subscribers, .. }) = shard.get_mut(topic) else {
             return false;
         };
-        if !list.iter().any(|s| Arc::ptr_eq(s, socket)) {
+        if !subscribers.iter().any(|s| Arc::ptr_eq(s, socket)) {
             return false;
         }
-        if list.len() == 1 {
+        if subscribers.len() == 1 {
             shard.remove(topic);
         } else {
-            *list = list
+            *subscribers = subscribers
                 .iter()
                 .filter(|s| !Arc::ptr_eq(s, socket))
                 .cloned()
@@ -131,28 +214,21 @@ impl Hub {
 
     /// How many sockets are subscribed to `topic`.
     pub(crate) fn subscriber_count(&self, topic: &str) -> usize {
-        self.shard(topic).get(topic).map_or(0, |list| list.len())
+        self.shard(topic)
+            .get(topic)
+            .map_or(0, |topic| topic.subscribers.len())
     }
 
     /// How many topics have at least one subscriber.
     pub(crate) fn topic_count(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| {
-                s.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .len()
-            })
-            .sum()
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
     }
 
     /// The topics that have at least one subscriber.
     pub(crate) fn topics(&self) -> Vec<String> {
         let mut topics = Vec::new();
         for shard in &*self.shards {
-            let shard = shard
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let shard = lock(shard);
             topics.extend(shard.keys().map(|t| t.to_string()));
         }
         topics
@@ -166,16 +242,29 @@ impl Hub {
         payload: &[u8],
         except: Option<&Arc<SocketShared>>,
     ) -> PublishResult {
-        let Some(subscribers) = self.shard(topic).get(topic).cloned() else {
-            return PublishResult::default();
+        // A large frame is encoded before taking the lock.
+        let whole = (frame::header_len(payload.len()) + payload.len() > LOGGED_FRAME_LIMIT)
+            .then(|| encode(opcode, payload));
+        let (subscribers, published) = {
+            let mut shard = self.shard(topic);
+            let Some(topic) = shard.get_mut(topic) else {
+                return PublishResult::default();
+            };
+            let published = match whole {
+                Some(frame) => Published::Frame(frame),
+                None => {
+                    let range = topic.append(opcode, payload);
+                    Published::Logged(Arc::clone(&topic.log), range)
+                }
+            };
+            (Arc::clone(&topic.subscribers), published)
         };
-        let frame = encode(opcode, payload);
         let mut result = PublishResult::default();
         for socket in subscribers.iter() {
             if except.is_some_and(|e| Arc::ptr_eq(e, socket)) {
                 continue;
             }
-            match socket.deliver(opcode, &frame, payload.len()) {
+            match socket.deliver(&published, payload.len()) {
                 Delivery::Sent => result.delivered += 1,
                 Delivery::Backpressure => result.backpressured += 1,
                 Delivery::Dropped => result.dropped += 1,
@@ -192,11 +281,65 @@ fn encode(opcode: OpCode, payload: &[u8]) -> Bytes {
     frame.freeze()
 }
 
+/// Locks a mutex whose data stays consistent even if a holder panicked (every change under
+/// these locks is a single infallible step).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Refuses the empty topic.
 pub(crate) fn check(topic: &str) -> Result<(), TopicError> {
     if topic.is_empty() {
         Err(TopicError::Empty)
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(log: &TopicLog, range: Range<usize>) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        log.copy_to(range, &mut out);
+        out.to_vec()
+    }
+
+    #[test]
+    fn a_log_nobody_reads_is_reused_from_the_start() {
+        let mut topic = Topic::new(Arc::from([]));
+        assert_eq!(topic.append(OpCode::Text, b"one"), 0..5);
+        // No range holds the log: the next frame starts it over.
+        assert_eq!(topic.append(OpCode::Text, b"two"), 0..5);
+        assert_eq!(frames(&topic.log, 0..5), b"\x81\x03two");
+    }
+
+    #[test]
+    fn a_read_log_grows_until_full_then_is_replaced() {
+        let mut topic = Topic::new(Arc::from([]));
+        let reader = Arc::clone(&topic.log);
+        let first = topic.append(OpCode::Binary, &[7; 100]);
+        let second = topic.append(OpCode::Binary, &[8; 100]);
+        assert_eq!(
+            (first.clone(), second.start),
+            (0..102, 102),
+            "appended behind"
+        );
+
+        // Fill it: the frame that does not fit goes to a fresh log.
+        let mut end = second.end;
+        while end + 102 <= LOG_CAPACITY {
+            end = topic.append(OpCode::Binary, &[9; 100]).end;
+        }
+        assert!(Arc::ptr_eq(&topic.log, &reader));
+        assert_eq!(topic.append(OpCode::Binary, &[10; 100]), 0..102);
+        assert!(!Arc::ptr_eq(&topic.log, &reader), "replaced");
+
+        // The reader's frames are intact in the old log.
+        assert_eq!(frames(&reader, first)[2..], [7; 100]);
+        assert_eq!(frames(&reader, second)[2..], [8; 100]);
     }
 }

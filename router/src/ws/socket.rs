@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -22,7 +23,7 @@ use tokio::net::TcpStream;
 
 use crate::ws::frame::{self, OpCode};
 use crate::ws::idle::IdleState;
-use crate::ws::pubsub;
+use crate::ws::pubsub::{self, TopicLog};
 use crate::ws::spare;
 use crate::ws::{Message, PublishResult, SocketOptions, TopicError};
 use crate::Server;
@@ -287,6 +288,9 @@ impl SocketShared {
             return false;
         }
         std::mem::swap(&mut *queue, writing);
+        drop(queue);
+        // Into this task's reused write buffer, without holding the queue's lock.
+        writing.copy_published();
         true
     }
 
@@ -320,9 +324,11 @@ impl SocketShared {
 
     /// Queues a frame published by any task (encoded once, shared by every subscriber) and
     /// wakes the driver if it may be asleep, applying the same backpressure rules as a send.
-    pub(crate) fn deliver(&self, opcode: OpCode, frame: &Bytes, payload_len: usize) -> Delivery {
+    pub(crate) fn deliver(&self, published: &Published, payload_len: usize) -> Delivery {
         let options = self.options;
-        match self.push(opcode, Payload::Frame(frame, payload_len), false) {
+        // The opcode is already in the encoded frame.
+        let payload = Payload::Published(published, payload_len);
+        match self.push(OpCode::Binary, payload, false) {
             Pushed::Queued { was_empty, .. } => {
                 let full = self.buffered() >= options.backpressure_limit;
                 if full {
@@ -369,13 +375,13 @@ fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A payload to queue: borrowed (copied into the queue) or shared, or a whole frame encoded
-/// once and shared by every socket it goes to (a publish).
+/// A payload to queue: borrowed (copied into the queue) or shared, or a frame published to a
+/// topic.
 pub(crate) enum Payload<'a> {
     Borrowed(&'a [u8]),
     Shared(Bytes),
-    /// A complete frame, header included, and its payload's length.
-    Frame(&'a Bytes, usize),
+    /// A published frame, header included, and its payload's length.
+    Published(&'a Published, usize),
 }
 
 impl Payload<'_> {
@@ -384,9 +390,23 @@ impl Payload<'_> {
         match self {
             Payload::Borrowed(b) => b.len(),
             Payload::Shared(b) => b.len(),
-            Payload::Frame(_, len) => *len,
+            Payload::Published(_, len) => *len,
         }
     }
+}
+
+/// A frame published to a topic, encoded once for every subscriber.
+pub(crate) enum Published {
+    /// A small frame, in the topic's log.
+    Logged(Arc<TopicLog>, Range<usize>),
+    /// A large frame in its own buffer.
+    Frame(Bytes),
+}
+
+/// Consecutive frames of a topic log queued on one socket.
+struct LogRange {
+    log: Arc<TopicLog>,
+    range: Range<usize>,
 }
 
 /// What became of one delivery of a published frame.
@@ -410,12 +430,16 @@ pub(crate) enum Pushed {
     Refused,
 }
 
-/// Encoded frames in order: `chunks`, then `tail`. Small frames are encoded straight into
-/// `tail`; a large payload is queued as its own chunk behind its header, without a copy.
+/// Encoded frames in order: `chunks`, then `tail`, then `published`. Small frames are
+/// encoded straight into `tail`; a large payload is queued as its own chunk behind its header,
+/// without a copy. Frames published to a topic are a range of the topic's log, widened while
+/// they follow one another there, and copied into `tail` when something else is queued after
+/// them or the queue is about to be written.
 #[derive(Default)]
 pub(crate) struct Queue {
     chunks: VecDeque<Bytes>,
     tail: BytesMut,
+    published: Option<LogRange>,
     len: usize,
 }
 
@@ -426,31 +450,63 @@ impl Queue {
 
     fn push_frame(&mut self, opcode: OpCode, payload: Payload<'_>) {
         let len = payload.len();
-        if self.tail.capacity() == 0 {
-            self.tail = spare::take(spare::Kind::Write);
-        }
+        self.len += frame::header_len(len) + len;
         match payload {
-            Payload::Shared(bytes) if len > COPY_LIMIT => {
-                frame::encode_header(&mut self.tail, opcode, true, false, len);
-                self.chunks.push_back(self.tail.split().freeze());
-                self.chunks.push_back(bytes);
-            }
-            Payload::Shared(bytes) => frame::encode_frame(&mut self.tail, opcode, &bytes),
-            Payload::Borrowed(bytes) => frame::encode_frame(&mut self.tail, opcode, bytes),
-            // A small published frame is copied into the batch (one contiguous buffer for
-            // the kernel to copy from); a large one is shared, not copied. Either way it
-            // was encoded once for all subscribers.
-            Payload::Frame(frame, _) if frame.len() <= COPY_LIMIT => {
-                self.tail.extend_from_slice(frame);
-            }
-            Payload::Frame(frame, _) => {
+            Payload::Published(Published::Logged(log, range), _) => self.push_logged(log, range),
+            // A large published frame is shared, not copied.
+            Payload::Published(Published::Frame(frame), _) => {
+                self.copy_published();
                 if !self.tail.is_empty() {
                     self.chunks.push_back(self.tail.split().freeze());
                 }
                 self.chunks.push_back(frame.clone());
             }
+            Payload::Shared(bytes) if len > COPY_LIMIT => {
+                frame::encode_header(self.tail(), opcode, true, false, len);
+                self.chunks.push_back(self.tail.split().freeze());
+                self.chunks.push_back(bytes);
+            }
+            Payload::Shared(bytes) => frame::encode_frame(self.tail(), opcode, &bytes),
+            Payload::Borrowed(bytes) => frame::encode_frame(self.tail(), opcode, bytes),
         }
-        self.len += frame::header_len(len) + len;
+    }
+
+    /// `tail`, ready to append to: with a buffer, and with any queued log range copied in
+    /// first (it was queued before what comes now).
+    fn tail(&mut self) -> &mut BytesMut {
+        self.copy_published();
+        if self.tail.capacity() == 0 {
+            self.tail = spare::take(spare::Kind::Write);
+        }
+        &mut self.tail
+    }
+
+    /// Queues frames of a topic log: widens the queued range if they follow it in the same
+    /// log, else starts a new range (copying the old one out).
+    fn push_logged(&mut self, log: &Arc<TopicLog>, range: &Range<usize>) {
+        match &mut self.published {
+            Some(queued) if Arc::ptr_eq(&queued.log, log) && queued.range.end == range.start => {
+                queued.range.end = range.end;
+            }
+            _ => {
+                self.copy_published();
+                self.published = Some(LogRange {
+                    log: Arc::clone(log),
+                    range: range.clone(),
+                });
+            }
+        }
+    }
+
+    /// Copies the queued range of a topic log into `tail`, behind everything queued before
+    /// it: before something else is queued after it, and before the queue is written.
+    fn copy_published(&mut self) {
+        if let Some(LogRange { log, range }) = self.published.take() {
+            if self.tail.capacity() == 0 {
+                self.tail = spare::take(spare::Kind::Write);
+            }
+            log.copy_to(range, &mut self.tail);
+        }
     }
 
     /// Writes as much as the socket takes without blocking; returns the bytes written.
