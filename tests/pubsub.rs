@@ -1,6 +1,7 @@
 //! Topic pub/sub with real clients: subscribe/publish from sockets and from the server,
-//! publish_to_self, exact subscriber counts under churn, a slow subscriber that cannot grow
-//! server memory, and the empty topic.
+//! publish_to_self, order (across topics, direct sends, frame sizes and full topic logs),
+//! exact subscriber counts under churn, a slow subscriber that cannot grow server memory (or
+//! is closed with `1008`), and the empty topic.
 
 use hyperbun::prelude::*;
 use hyperbun::{PublishResult, TopicError};
@@ -145,6 +146,24 @@ fn sequence_hook(
     Upgrade::new(topics.split(',').map(str::to_owned).collect())
 }
 
+/// `/strict`: on `strict`, closed with `1008` once a publish finds its 64 KiB queue full.
+struct Strict;
+
+#[websocket(
+    "/strict",
+    backpressure_limit = 65536,
+    close_on_backpressure_limit = true
+)]
+impl Strict {
+    fn open(ws: &mut WebSocket) {
+        ws.subscribe("strict").expect("topic");
+    }
+    fn message(_ws: &mut WebSocket, _msg: Message) {}
+    fn close(_ws: &mut WebSocket, code: u16, _reason: &str) {
+        journal::push("strict-close", format!("close {code}"));
+    }
+}
+
 /// `/count/:topic`: the subscriber count.
 #[get("/count/:topic")]
 async fn count(topic: String, server: Server) -> String {
@@ -189,6 +208,7 @@ async fn start() -> TestServer {
         Ordered,
         Sequence,
         sequence_hook,
+        Strict,
         count,
         announce,
         say
@@ -380,24 +400,49 @@ async fn counts_stay_exact_under_churn() {
 #[tokio::test]
 async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything() {
     // Large frames: each is shared whole by both subscribers.
-    slow_and_fast_subscribers("feed", 400, 65536).await;
+    let app = start().await;
+    let slow = slow_and_fast_subscribers(&app, "/room?room=feed", "feed", 400, 65536).await;
+    drop(slow);
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything_small_frames() {
     // Small frames go through the topic log: the slow subscriber's queue holds a range of it.
-    slow_and_fast_subscribers("feed-small", 25_000, 1024).await;
+    let app = start().await;
+    let slow = slow_and_fast_subscribers(&app, "/room?room=small", "small", 25_000, 1024).await;
+    drop(slow);
+    app.stop().await;
 }
 
-/// Publishes `n` messages of `size` bytes (25 MiB in all) to a fast and a stalled subscriber.
-async fn slow_and_fast_subscribers(topic: &str, n: u32, size: usize) {
-    use futures_util::StreamExt;
+#[tokio::test]
+async fn a_slow_subscriber_with_close_on_backpressure_limit_is_closed_with_1008() {
     let app = start().await;
-    let path = format!("/room?room={topic}");
-    let mut fast = ws_connect(app.addr, &path).await;
-    // A raw client that never reads.
-    let slow = RawWs::connect(app.addr, &path).await;
-    until_count(&app, topic, 2).await;
+    let mut slow = slow_and_fast_subscribers(&app, "/strict", "strict", 25_000, 1024).await;
+    // What was queued before the close frame arrives first; then the close frame.
+    assert_eq!(slow.expect_close().await, 1008);
+    slow.frame(0x88, &1008u16.to_be_bytes()).await;
+    assert_eq!(journal::wait("strict-close", 1).await, ["close 1008"]);
+    // Both left the topic (the fast one was dropped).
+    until_count(&app, "strict", 0).await;
+    app.stop().await;
+}
+
+/// Publishes `n` messages of `size` bytes (25 MiB in all) to `topic`, which a fast reader
+/// (through `/room`) and a client at `slow_path` that does not read are on; checks the fast
+/// one got everything in order and the slow one missed some. Returns the slow client.
+async fn slow_and_fast_subscribers(
+    app: &TestServer,
+    slow_path: &str,
+    topic: &str,
+    n: u32,
+    size: usize,
+) -> RawWs {
+    use futures_util::StreamExt;
+    let mut fast = ws_connect(app.addr, &format!("/room?room={topic}")).await;
+    // A raw client that does not read.
+    let slow = RawWs::connect(app.addr, slow_path).await;
+    until_count(app, topic, 2).await;
 
     // Published from a route while `fast` reads concurrently.
     let addr = app.addr;
@@ -431,6 +476,6 @@ async fn slow_and_fast_subscribers(topic: &str, n: u32, size: usize) {
         counts[2] >= n as usize / 4,
         "the slow subscriber dropped: {counts:?}"
     );
-    drop((fast, slow));
-    app.stop().await;
+    drop(fast);
+    slow
 }
