@@ -6,6 +6,9 @@
 //!   with `publish_to_self`, so every client, the sender included, receives it (the shape of
 //!   Bun's `bench/websocket-server/chat-server.bun.js`).
 //!
+//! `DEFLATE=1` negotiates permessage-deflate, like Bun's `perMessageDeflate: true` there;
+//! like that server, it then inflates what clients compress and sends uncompressed.
+//!
 //! Run it:   cargo run --release --example bench_server     (PORT, default 4001)
 //! Measure:  ../shared/tools/wsbench/compare.sh -w chat-16,chat-32,fanout-500 target/release/examples/bench_server
 
@@ -17,7 +20,7 @@ mod common;
 /// `/echo`.
 struct Echo;
 
-#[websocket("/echo")]
+#[websocket("/echo", per_message_deflate = common::deflate_from_env())]
 impl Echo {
     fn message(ws: &mut WebSocket, msg: Message) {
         ws.send(msg);
@@ -27,7 +30,11 @@ impl Echo {
 /// `/ws`: the chat room.
 struct Chat;
 
-#[websocket("/ws", publish_to_self = true)]
+#[websocket(
+    "/ws",
+    publish_to_self = true,
+    per_message_deflate = common::deflate_from_env()
+)]
 impl Chat {
     fn open(ws: &mut WebSocket) {
         ws.subscribe("room").expect("`room` is a topic");

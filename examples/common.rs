@@ -14,3 +14,9 @@ pub(crate) fn setup(default_filter: &str, default_port: u16) -> u16 {
         .and_then(|p| p.parse().ok())
         .unwrap_or(default_port)
 }
+
+/// permessage-deflate on when `DEFLATE=1` (as for Bun's reference server).
+#[allow(dead_code)]
+pub(crate) fn deflate_from_env() -> bool {
+    std::env::var("DEFLATE").is_ok_and(|v| v == "1")
+}

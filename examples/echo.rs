@@ -2,6 +2,8 @@
 //! binary as binary). It accepts the upgrade on any path and takes messages up to 64 MiB,
 //! which is what the Autobahn conformance suite expects of its target.
 //!
+//! With `DEFLATE=1` it negotiates permessage-deflate and sends its echoes compressed.
+//!
 //! Run it:   cargo run --release --example echo          (PORT=9002 to change; default 9001)
 //! Try it:   python3 -m websockets ws://localhost:9001/  → type a line, get it back
 //!           tests/autobahn/run.sh -x target/release/examples/echo   (the conformance suite)
@@ -17,11 +19,13 @@ struct Echo;
 #[websocket(
     max_payload_length = 64 * 1024 * 1024,
     // An echo server must never drop: let the send queue hold a few maximum-size messages.
-    backpressure_limit = 256 * 1024 * 1024
+    backpressure_limit = 256 * 1024 * 1024,
+    per_message_deflate = common::deflate_from_env()
 )]
 impl Echo {
     fn message(ws: &mut WebSocket, msg: Message) {
-        ws.send(msg);
+        // Compressed when the connection negotiated permessage-deflate, as it came otherwise.
+        ws.send_compressed(msg);
     }
 }
 

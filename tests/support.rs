@@ -404,6 +404,8 @@ pub struct RawWs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawFrame {
     pub fin: bool,
+    /// RSV1: compressed (permessage-deflate).
+    pub rsv1: bool,
     pub opcode: u8,
     pub payload: Vec<u8>,
 }
@@ -423,10 +425,16 @@ impl RawFrame {
 impl RawWs {
     /// Connects and completes the handshake for `path`.
     pub async fn connect(addr: SocketAddr, path: &str) -> RawWs {
+        Self::connect_with(addr, path, "").await.0
+    }
+
+    /// Connects with `extra` request header lines (each ending in `\r\n`); returns the
+    /// socket and the `101` response head.
+    pub async fn connect_with(addr: SocketAddr, path: &str, extra: &str) -> (RawWs, String) {
         let mut stream = within("tcp connect", TcpStream::connect(addr))
             .await
             .expect("connect");
-        let request = ws_handshake(addr, path, "");
+        let request = ws_handshake(addr, path, extra);
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut buf = Vec::new();
         let head_end = loop {
@@ -447,7 +455,7 @@ impl RawWs {
             "wrong accept key: {head}"
         );
         buf.drain(..head_end);
-        RawWs { stream, buf }
+        (RawWs { stream, buf }, head)
     }
 
     /// Writes raw bytes.
@@ -538,6 +546,7 @@ fn parse_server_frame(buf: &[u8]) -> Option<(RawFrame, usize)> {
     Some((
         RawFrame {
             fin: buf[0] & 0x80 != 0,
+            rsv1: buf[0] & 0x40 != 0,
             opcode: buf[0] & 0x0f,
             payload,
         },

@@ -173,6 +173,7 @@ pub fn any(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `close_on_backpressure_limit = BOOL` | close instead of dropping (`closeOnBackpressureLimit`) | `false` |
 /// | `send_pings = BOOL` | ping silent peers before the idle timeout (`sendPings`) | `true` |
 /// | `publish_to_self = BOOL` | a socket's `publish` reaches itself (`publishToSelf`) | `false` |
+/// | `per_message_deflate = BOOL or PerMessageDeflate` | permessage-deflate (`perMessageDeflate`): `true` = shared compressor and decompressor | `false` |
 /// | `protocols = ["a", …]` | subprotocols, most preferred first | none |
 /// | `allowed_origins = ["https://…", …]` | accept the handshake only from these `Origin`s | any |
 /// | `headers = [("name", "value"), …]` | extra headers of the `101` response | none |

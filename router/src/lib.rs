@@ -32,8 +32,9 @@ pub use response::{Html, IntoResponse, IntoResponseHeaders, Json};
 pub use routing::Router;
 pub use server::Server;
 pub use ws::{
-    Message, PublishResult, ReadyState, SendStatus, SocketOptions, TopicError, Upgrade,
-    UpgradeError, Utf8Bytes, WebSocket, WebSocketError,
+    Compressor, Decompressor, DecompressorSize, Message, PerMessageDeflate, PublishResult,
+    ReadyState, SendStatus, SocketOptions, TopicError, Upgrade, UpgradeError, Utf8Bytes, WebSocket,
+    WebSocketError,
 };
 
 #[doc(inline)]
@@ -64,9 +65,9 @@ pub mod guide {
 pub mod prelude {
     pub use crate::{
         any, delete, get, head, options, patch, post, put, route, upgrade, websocket, Body, Bytes,
-        Form, HeaderMap, Html, IntoResponse, Json, Message, Method, Query, RemoteAddr, Request,
-        Response, Router, SendStatus, Server, ServerConfig, SocketOptions, StatusCode, Upgrade,
-        UpgradeError, Uri, WebSocket, WebSocketError,
+        Form, HeaderMap, Html, IntoResponse, Json, Message, Method, PerMessageDeflate, Query,
+        RemoteAddr, Request, Response, Router, SendStatus, Server, ServerConfig, SocketOptions,
+        StatusCode, Upgrade, UpgradeError, Uri, WebSocket, WebSocketError,
     };
     pub use serde_json::{json, Value};
 }

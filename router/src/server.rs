@@ -207,12 +207,31 @@ impl Server {
         topic: &str,
         message: impl Into<Message>,
     ) -> Result<PublishResult, TopicError> {
+        self.publish_compressed(topic, message, false)
+    }
+
+    /// Like [`publish`](Self::publish), and with `compress` subscribers that negotiated
+    /// permessage-deflate get the message compressed (Bun's `server.publish(topic, data,
+    /// compress)`; see [`WebSocket::publish_text`](crate::WebSocket::publish_text)).
+    ///
+    /// # Errors
+    ///
+    /// [`TopicError::Empty`] for the empty topic.
+    pub fn publish_compressed(
+        &self,
+        topic: &str,
+        message: impl Into<Message>,
+        compress: bool,
+    ) -> Result<PublishResult, TopicError> {
         pubsub::check(topic)?;
         let (opcode, payload) = match message.into() {
             Message::Text(text) => (OpCode::Text, text.into_bytes()),
             Message::Binary(bytes) => (OpCode::Binary, bytes),
         };
-        Ok(self.shared.hub.publish(topic, opcode, &payload, None))
+        Ok(self
+            .shared
+            .hub
+            .publish(topic, opcode, &payload, None, compress))
     }
 
     /// How many sockets are subscribed to `topic` (O(1)).

@@ -156,6 +156,10 @@ fn options(args: &SocketArgs) -> TokenStream {
             (OptionValue::Expr(expr), OptionKind::Bool) => quote_spanned! {expr.span()=>
                 let __options = __options.#key({ let __value: bool = #expr; __value });
             },
+            // Anything `Into<PerMessageDeflate>` (a `bool` or a value), as the builder takes.
+            (OptionValue::Expr(expr), OptionKind::Deflate) => quote_spanned! {expr.span()=>
+                let __options = __options.#key(#expr);
+            },
             (OptionValue::List(list), _) => {
                 let n = list.len();
                 quote! {

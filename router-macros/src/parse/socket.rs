@@ -28,6 +28,8 @@ pub(crate) enum OptionKind {
     Seconds,
     /// A `bool`.
     Bool,
+    /// Anything that converts into `PerMessageDeflate` (`true`, `false` or a value).
+    Deflate,
     /// A list of string literals.
     List,
     /// `[("name", "value"), …]`
@@ -62,6 +64,11 @@ pub(crate) const OPTIONS: &[(&str, OptionKind, &str)] = &[
         "publish_to_self",
         OptionKind::Bool,
         "publish_to_self = BOOL",
+    ),
+    (
+        "per_message_deflate",
+        OptionKind::Deflate,
+        "per_message_deflate = BOOL or PerMessageDeflate",
     ),
     (
         "protocols",

@@ -25,12 +25,15 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::server::panic_message;
+use crate::ws::deflate::codec::InflateFailure;
+use crate::ws::deflate::negotiate::Agreed;
+use crate::ws::deflate::{Receiver, Sender};
 use crate::ws::frame::{CloseReason, Decoder, Event, OpCode};
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::idle::{IdleAction, IdleState};
 use crate::ws::socket::{Conn, Payload, SocketShared};
 use crate::ws::spare;
-use crate::ws::{ReadyState, WebSocket, WebSocketError};
+use crate::ws::{Message, ReadyState, Utf8Bytes, WebSocket, WebSocketError};
 use crate::Server;
 
 /// How long a closing handshake may take: after our close frame is written, the peer has this
@@ -54,12 +57,16 @@ pub(crate) fn run<S: SocketHandlers>(
     data: S::Data,
     server: Server,
     remote_addr: SocketAddr,
-    protocol: Option<Box<str>>,
+    negotiated: Negotiated,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> impl Future<Output = ()> + Send {
+    let Negotiated { protocol, deflate } = negotiated;
     let options = S::options();
     let idle = IdleState::new(options.idle_timeout, options.send_pings, server.clock());
-    let shared = Arc::new(SocketShared::new(stream, idle, options));
+    let settings = &options.per_message_deflate;
+    let sender = deflate.and_then(|agreed| Sender::new(settings, &agreed).map(Box::new));
+    let receiver = deflate.map(|agreed| Receiver::new(settings, &agreed));
+    let shared = Arc::new(SocketShared::new(stream, idle, options, sender));
     let registration = server.register_socket(Arc::clone(&shared), stop);
     let ws = WebSocket {
         data,
@@ -79,10 +86,13 @@ pub(crate) fn run<S: SocketHandlers>(
     if !leftover.is_empty() {
         read_buf.extend_from_slice(&leftover);
     }
+    let mut decoder = Decoder::new(options.max_payload_length);
+    decoder.set_rsv1_allowed(receiver.is_some());
     let driver = Driver {
         shared,
-        decoder: Decoder::new(options.max_payload_length),
+        decoder,
         read_buf,
+        receiver,
     };
     async move {
         let mut ws = ws;
@@ -97,6 +107,14 @@ pub(crate) fn run<S: SocketHandlers>(
         }
         drop(registration);
     }
+}
+
+/// What the handshake settled besides the data.
+pub(crate) struct Negotiated {
+    /// The subprotocol, if any.
+    pub(crate) protocol: Option<Box<str>>,
+    /// The permessage-deflate parameters, if agreed.
+    pub(crate) deflate: Option<Agreed>,
 }
 
 /// How the driver left its main loop.
@@ -116,6 +134,8 @@ struct Driver {
     shared: Arc<SocketShared>,
     decoder: Decoder,
     read_buf: BytesMut,
+    /// Inflates compressed messages, when permessage-deflate was agreed.
+    receiver: Option<Receiver>,
 }
 
 /// What woke the driver.
@@ -276,14 +296,15 @@ impl Driver {
                 }
                 Event::Pong(payload) => ("pong", call(&self.shared, || S::pong(ws, payload)).await),
                 Event::Close(close) => return Some(self.peer_closed(ws, close)),
-                // Only produced once RSV1 is allowed, which needs permessage-deflate.
-                Event::Compressed { .. } => {
-                    let reason = CloseReason {
-                        code: 1002,
-                        reason: "compressed frame without permessage-deflate",
-                    };
-                    return Some(Box::pin(self.protocol_failed::<S>(ws, reason)).await);
-                }
+                Event::Compressed { text, payload } => match self.inflate(text, &payload) {
+                    Ok(message) => (
+                        "message",
+                        call(&self.shared, || S::message(ws, message)).await,
+                    ),
+                    Err(reason) => {
+                        return Some(Box::pin(self.protocol_failed::<S>(ws, reason)).await)
+                    }
+                },
             };
             if let Err(panic) = result {
                 return Some(Box::pin(self.handler_panicked::<S>(ws, handler, panic)).await);
@@ -337,6 +358,48 @@ impl Driver {
         };
         self.report::<S>(ws, &error).await;
         Ending::Failed
+    }
+
+    /// Inflates a compressed message (permessage-deflate): `1009` past the route's
+    /// `max_payload_length`, checked while inflating; `1007` for bad deflate data or text
+    /// that is not UTF-8.
+    fn inflate(&mut self, text: bool, payload: &[u8]) -> Result<Message, CloseReason> {
+        let Some(receiver) = &mut self.receiver else {
+            // The decoder only yields compressed messages once RSV1 is allowed.
+            return Err(CloseReason {
+                code: 1002,
+                reason: "compressed frame without permessage-deflate",
+            });
+        };
+        let mut out = BytesMut::new();
+        let limit = self.shared.options.max_payload_length;
+        match receiver.inflate(payload, limit, &mut out) {
+            Ok(()) => {}
+            Err(InflateFailure::TooLarge) => {
+                return Err(CloseReason {
+                    code: 1009,
+                    reason: "message too big once inflated",
+                })
+            }
+            Err(InflateFailure::Invalid) => {
+                return Err(CloseReason {
+                    code: 1007,
+                    reason: "invalid compressed data",
+                })
+            }
+        }
+        let bytes = out.freeze();
+        if text {
+            if std::str::from_utf8(&bytes).is_err() {
+                return Err(CloseReason {
+                    code: 1007,
+                    reason: "invalid UTF-8 in a text message",
+                });
+            }
+            Ok(Message::Text(Utf8Bytes::from_validated(bytes)))
+        } else {
+            Ok(Message::Binary(bytes))
+        }
     }
 
     async fn protocol_failed<S: SocketHandlers>(

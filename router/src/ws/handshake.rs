@@ -68,6 +68,7 @@ use http::header::{
 };
 use http::{Method, StatusCode, Version};
 
+use crate::ws::deflate::negotiate::{negotiate, Agreed};
 use crate::ws::options::SocketOptions;
 use crate::{Body, IntoResponse, Response};
 
@@ -178,6 +179,9 @@ pub(crate) struct Accepted {
     pub(crate) accept_key: HeaderValue,
     /// The selected subprotocol, exactly as the client offered it, if any.
     pub(crate) protocol: Option<HeaderValue>,
+    /// The permessage-deflate parameters agreed, if the route has it on and the client
+    /// offered it.
+    pub(crate) deflate: Option<Agreed>,
 }
 
 /// Checks that a request is an acceptable opening handshake for a route with `options`, and
@@ -228,9 +232,14 @@ pub(crate) fn check(
         }
     }
     let protocol = select_protocol(headers, &options.protocols)?;
+    let deflate = options
+        .per_message_deflate
+        .policy()
+        .and_then(|policy| negotiate(headers.get_all(SEC_WEBSOCKET_EXTENSIONS), &policy));
     Ok(Accepted {
         accept_key: accept_key(key),
         protocol,
+        deflate,
     })
 }
 
@@ -285,6 +294,9 @@ pub(crate) fn switching_protocols(
     headers.insert(SEC_WEBSOCKET_ACCEPT, accepted.accept_key.clone());
     if let Some(protocol) = &accepted.protocol {
         headers.insert(SEC_WEBSOCKET_PROTOCOL, protocol.clone());
+    }
+    if let Some(deflate) = &accepted.deflate {
+        headers.insert(SEC_WEBSOCKET_EXTENSIONS, deflate.header_value());
     }
     for (name, value) in &options.headers {
         if !reserved(name, "route") {

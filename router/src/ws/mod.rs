@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `frame` | the frame codec: parsing, unmasking, validation, encoding |
 //! | `handshake` | the opening handshake checks and the `101` response |
+//! | `deflate` | permessage-deflate: settings, negotiation, compressor and decompressor |
 //! | `upgrade` | [`Upgrade`], [`Server::upgrade`](crate::Server::upgrade), the switch to the driver |
 //! | `driver` | one task per socket: reads, runs handlers, writes in batches, closes |
 //! | `idle` | idle timeouts for all sockets from one sweeper task |
@@ -16,7 +17,8 @@
 //! | `spare` | per-thread spare buffers, so busy sockets reuse and idle ones hold none |
 //! | `handlers` | the traits the macros implement |
 
-mod driver;
+pub(crate) mod deflate;
+pub(crate) mod driver;
 pub(crate) mod frame;
 pub(crate) mod handlers;
 pub(crate) mod handshake;
@@ -29,6 +31,7 @@ mod spare;
 pub(crate) mod upgrade;
 mod utf8;
 
+pub use deflate::{Compressor, Decompressor, DecompressorSize, PerMessageDeflate};
 pub use handshake::UpgradeError;
 pub use message::{Message, Utf8Bytes};
 pub use options::SocketOptions;

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
+use crate::ws::deflate::PerMessageDeflate;
+
 /// How one socket route behaves: Bun's `websocket` options with Bun's defaults, plus the
 /// handshake's subprotocols, `Origin` allow-list and extra `101` headers.
 ///
@@ -32,6 +34,7 @@ pub struct SocketOptions {
     pub(crate) close_on_backpressure_limit: bool,
     pub(crate) send_pings: bool,
     pub(crate) publish_to_self: bool,
+    pub(crate) per_message_deflate: PerMessageDeflate,
     pub(crate) protocols: Vec<String>,
     pub(crate) allowed_origins: Option<Vec<String>>,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
@@ -55,6 +58,7 @@ impl SocketOptions {
             close_on_backpressure_limit: false,
             send_pings: true,
             publish_to_self: false,
+            per_message_deflate: PerMessageDeflate::from(false),
             protocols: Vec::new(),
             allowed_origins: None,
             headers: Vec::new(),
@@ -112,6 +116,15 @@ impl SocketOptions {
     #[must_use]
     pub fn publish_to_self(mut self, publish: bool) -> Self {
         self.publish_to_self = publish;
+        self
+    }
+
+    /// permessage-deflate (default off, Bun's `perMessageDeflate`): `true` for a shared
+    /// compressor and decompressor, or a [`PerMessageDeflate`] with the details. Once a
+    /// connection negotiated it, sends and publishes with `compress` set are compressed.
+    #[must_use]
+    pub fn per_message_deflate(mut self, deflate: impl Into<PerMessageDeflate>) -> Self {
+        self.per_message_deflate = deflate.into();
         self
     }
 
@@ -193,6 +206,12 @@ impl SocketOptions {
     #[must_use]
     pub fn get_publish_to_self(&self) -> bool {
         self.publish_to_self
+    }
+
+    /// The [permessage-deflate settings](Self::per_message_deflate).
+    #[must_use]
+    pub fn get_per_message_deflate(&self) -> PerMessageDeflate {
+        self.per_message_deflate
     }
 
     /// The [subprotocols](Self::protocols).

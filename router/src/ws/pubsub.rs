@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 
+use crate::ws::deflate::codec;
 use crate::ws::frame::{self, OpCode};
 use crate::ws::socket::{Delivery, Published, SocketShared};
 
@@ -241,6 +242,7 @@ impl Hub {
         opcode: OpCode,
         payload: &[u8],
         except: Option<&Arc<SocketShared>>,
+        compress: bool,
     ) -> PublishResult {
         // A large frame is encoded before taking the lock.
         let whole = (frame::header_len(payload.len()) + payload.len() > LOGGED_FRAME_LIMIT)
@@ -260,11 +262,32 @@ impl Hub {
             (Arc::clone(&topic.subscribers), published)
         };
         let mut result = PublishResult::default();
+        // The compressed forms made so far, by window bits − 8, with their lengths.
+        let mut compressed: [Option<(Published, usize)>; 8] = Default::default();
         for socket in subscribers.iter() {
             if except.is_some_and(|e| Arc::ptr_eq(e, socket)) {
                 continue;
             }
-            match socket.deliver(&published, payload.len()) {
+            let sender = socket
+                .deflate
+                .as_deref()
+                .filter(|sender| compress && sender.wants(payload.len()));
+            let delivery = match sender.map(|sender| sender.shared_window()) {
+                None => socket.deliver(&published, payload.len()),
+                // A dedicated compressor: compressed for this subscriber alone.
+                Some(None) => socket.deliver_compressed(opcode, payload, &published),
+                Some(Some(window)) => {
+                    let slot = &mut compressed[usize::from(window.clamp(8, 15) - 8)];
+                    if slot.is_none() {
+                        *slot = compress_frame(opcode, payload, window);
+                    }
+                    match slot {
+                        Some((frame, len)) => socket.deliver(frame, *len),
+                        None => socket.deliver(&published, payload.len()),
+                    }
+                }
+            };
+            match delivery {
                 Delivery::Sent => result.delivered += 1,
                 Delivery::Backpressure => result.backpressured += 1,
                 Delivery::Dropped => result.dropped += 1,
@@ -272,6 +295,20 @@ impl Hub {
         }
         result
     }
+}
+
+/// The frame compressed with this thread's shared compressor for `window_bits`, encoded once
+/// for every subscriber with that window, and its payload's length; `None` if compressing
+/// failed.
+fn compress_frame(opcode: OpCode, payload: &[u8], window_bits: u8) -> Option<(Published, usize)> {
+    let mut compressed = BytesMut::new();
+    if !codec::with_shared_compressor(window_bits, |c| c.compress(payload, &mut compressed)) {
+        return None;
+    }
+    let mut frame = BytesMut::with_capacity(frame::header_len(compressed.len()) + compressed.len());
+    frame::encode_header(&mut frame, opcode, true, true, compressed.len());
+    frame.extend_from_slice(&compressed);
+    Some((Published::Frame(frame.freeze()), compressed.len()))
 }
 
 /// The frame, encoded once for every subscriber.

@@ -21,6 +21,7 @@ use atomic_waker::AtomicWaker;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::net::TcpStream;
 
+use crate::ws::deflate::{codec, Sender};
 use crate::ws::frame::{self, OpCode};
 use crate::ws::idle::IdleState;
 use crate::ws::pubsub::{self, TopicLog};
@@ -172,6 +173,9 @@ pub(crate) struct SocketShared {
     /// `close_on_backpressure_limit` set: the driver closes with `1008`.
     pub(crate) close_requested: AtomicBool,
     pub(crate) options: &'static SocketOptions,
+    /// How this connection compresses, when permessage-deflate was agreed and the route
+    /// compresses.
+    pub(crate) deflate: Option<Box<Sender>>,
     /// The driver's waker, for other tasks: frames queued by another task, the server
     /// stopping, or the idle sweeper. Lock-free, unlike a `Notify`, which the driver would
     /// poll (taking its lock) on every turn of its loop.
@@ -182,9 +186,15 @@ pub(crate) struct SocketShared {
 }
 
 impl SocketShared {
-    pub(crate) fn new(stream: TcpStream, idle: IdleState, options: &'static SocketOptions) -> Self {
+    pub(crate) fn new(
+        stream: TcpStream,
+        idle: IdleState,
+        options: &'static SocketOptions,
+        deflate: Option<Box<Sender>>,
+    ) -> Self {
         SocketShared {
             stream,
+            deflate,
             wants_drain: AtomicBool::new(false),
             close_requested: AtomicBool::new(false),
             options,
@@ -322,13 +332,67 @@ impl SocketShared {
         Pushed::Queued { len, was_empty }
     }
 
+    /// Queues `payload` compressed (permessage-deflate) if this connection compresses
+    /// messages of its size; `None` if it does not, and the caller queues it as it is.
+    pub(crate) fn push_compressed(&self, opcode: OpCode, payload: &[u8]) -> Option<Pushed> {
+        let sender = self.deflate.as_deref()?;
+        if !sender.wants(payload.len()) {
+            return None;
+        }
+        let mut compressed = BytesMut::new();
+        match (sender.dedicated(), sender.shared_window()) {
+            (Some(compressor), _) => {
+                // Compressed and queued under the compressor's lock: the peer inflates in
+                // queue order, which must be the order the context saw.
+                let mut compressor = compressor
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if !compressor.compress(payload, &mut compressed) {
+                    return None;
+                }
+                let pushed = self.push(opcode, Payload::Deflated(&compressed), false);
+                if !matches!(pushed, Pushed::Queued { .. }) {
+                    // The peer never sees this message: stop referring to it.
+                    compressor.reset();
+                }
+                Some(pushed)
+            }
+            (None, Some(window)) => {
+                let ok =
+                    codec::with_shared_compressor(window, |c| c.compress(payload, &mut compressed));
+                ok.then(|| self.push(opcode, Payload::Deflated(&compressed), false))
+            }
+            (None, None) => None,
+        }
+    }
+
     /// Queues a frame published by any task (encoded once, shared by every subscriber) and
     /// wakes the driver if it may be asleep, applying the same backpressure rules as a send.
-    pub(crate) fn deliver(&self, published: &Published, payload_len: usize) -> Delivery {
-        let options = self.options;
+    /// `wire_len` is the payload's length on the wire.
+    pub(crate) fn deliver(&self, published: &Published, wire_len: usize) -> Delivery {
         // The opcode is already in the encoded frame.
-        let payload = Payload::Published(published, payload_len);
-        match self.push(OpCode::Binary, payload, false) {
+        let payload = Payload::Published(published, wire_len);
+        self.delivered(self.push(OpCode::Binary, payload, false))
+    }
+
+    /// Compresses a published message with this connection's own compressor and queues it
+    /// (like [`deliver`](Self::deliver)); plain if it does not compress after all.
+    pub(crate) fn deliver_compressed(
+        &self,
+        opcode: OpCode,
+        payload: &[u8],
+        plain: &Published,
+    ) -> Delivery {
+        match self.push_compressed(opcode, payload) {
+            Some(pushed) => self.delivered(pushed),
+            None => self.deliver(plain, payload.len()),
+        }
+    }
+
+    /// Applies the backpressure rules to a published frame's push and wakes the driver.
+    fn delivered(&self, pushed: Pushed) -> Delivery {
+        let options = self.options;
+        match pushed {
             Pushed::Queued { was_empty, .. } => {
                 let full = self.buffered() >= options.backpressure_limit;
                 if full {
@@ -382,6 +446,8 @@ pub(crate) enum Payload<'a> {
     Shared(Bytes),
     /// A published frame, header included, and its payload's length.
     Published(&'a Published, usize),
+    /// A message compressed with permessage-deflate, sent with RSV1.
+    Deflated(&'a [u8]),
 }
 
 impl Payload<'_> {
@@ -391,6 +457,16 @@ impl Payload<'_> {
             Payload::Borrowed(b) => b.len(),
             Payload::Shared(b) => b.len(),
             Payload::Published(_, len) => *len,
+            Payload::Deflated(b) => b.len(),
+        }
+    }
+
+    /// The payload's bytes, when it is a message still to encode.
+    fn message_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Payload::Borrowed(b) => Some(b),
+            Payload::Shared(b) => Some(b),
+            Payload::Published(..) | Payload::Deflated(_) => None,
         }
     }
 }
@@ -468,6 +544,11 @@ impl Queue {
             }
             Payload::Shared(bytes) => frame::encode_frame(self.tail(), opcode, &bytes),
             Payload::Borrowed(bytes) => frame::encode_frame(self.tail(), opcode, bytes),
+            Payload::Deflated(bytes) => {
+                let tail = self.tail();
+                frame::encode_header(tail, opcode, true, true, bytes.len());
+                tail.extend_from_slice(bytes);
+            }
         }
     }
 
@@ -575,24 +656,37 @@ impl<T> WebSocket<T> {
     /// Sends a text or binary message (anything that converts into a [`Message`]: `&str` and
     /// `String` are text, `Vec<u8>`, `&[u8]` and [`Bytes`] are binary), uncompressed.
     pub fn send(&mut self, message: impl Into<Message>) -> SendStatus {
-        match message.into() {
-            Message::Text(text) => self.send_frame(OpCode::Text, Payload::Shared(text.into())),
-            Message::Binary(bytes) => self.send_frame(OpCode::Binary, Payload::Shared(bytes)),
+        self.send_message(message.into(), false)
+    }
+
+    /// Sends a message compressed with permessage-deflate when the connection negotiated it
+    /// (and the route compresses messages of its size); otherwise as [`send`](Self::send)
+    /// would. Bun's `ws.send(data, true)`.
+    pub fn send_compressed(&mut self, message: impl Into<Message>) -> SendStatus {
+        self.send_message(message.into(), true)
+    }
+
+    fn send_message(&mut self, message: Message, compress: bool) -> SendStatus {
+        match message {
+            Message::Text(text) => {
+                self.send_frame(OpCode::Text, Payload::Shared(text.into()), compress)
+            }
+            Message::Binary(bytes) => {
+                self.send_frame(OpCode::Binary, Payload::Shared(bytes), compress)
+            }
         }
     }
 
-    /// Sends a text message. `compress` asks for permessage-deflate on this message; it has
-    /// no effect unless the connection negotiated the extension.
+    /// Sends a text message. `compress` asks for permessage-deflate on this message: it is
+    /// compressed if the connection negotiated the extension, the route compresses, and the
+    /// message is at least the route's minimum size; otherwise it goes as it is.
     pub fn send_text(&mut self, text: &str, compress: bool) -> SendStatus {
-        let _ = compress;
-        self.send_frame(OpCode::Text, Payload::Borrowed(text.as_bytes()))
+        self.send_frame(OpCode::Text, Payload::Borrowed(text.as_bytes()), compress)
     }
 
-    /// Sends a binary message. `compress` asks for permessage-deflate on this message; it has
-    /// no effect unless the connection negotiated the extension.
+    /// Sends a binary message; `compress` as for [`send_text`](Self::send_text).
     pub fn send_binary(&mut self, bytes: &[u8], compress: bool) -> SendStatus {
-        let _ = compress;
-        self.send_frame(OpCode::Binary, Payload::Borrowed(bytes))
+        self.send_frame(OpCode::Binary, Payload::Borrowed(bytes), compress)
     }
 
     /// Sends a ping with `payload` (at most 125 bytes, else [`Dropped`](SendStatus::Dropped)).
@@ -695,12 +789,15 @@ impl<T> WebSocket<T> {
         message: impl Into<Message>,
     ) -> Result<PublishResult, TopicError> {
         match message.into() {
-            Message::Text(text) => self.publish_frame(topic, OpCode::Text, text.as_bytes()),
-            Message::Binary(bytes) => self.publish_frame(topic, OpCode::Binary, &bytes),
+            Message::Text(text) => self.publish_frame(topic, OpCode::Text, text.as_bytes(), false),
+            Message::Binary(bytes) => self.publish_frame(topic, OpCode::Binary, &bytes, false),
         }
     }
 
-    /// Publishes a text message; `compress` takes effect once permessage-deflate exists.
+    /// Publishes a text message. With `compress`, subscribers that negotiated
+    /// permessage-deflate (on routes that compress, for messages of at least the minimum
+    /// size) get it compressed: once for all subscribers with a shared compressor and the
+    /// same window, per subscriber with a dedicated one.
     ///
     /// # Errors
     ///
@@ -711,11 +808,10 @@ impl<T> WebSocket<T> {
         text: &str,
         compress: bool,
     ) -> Result<PublishResult, TopicError> {
-        let _ = compress;
-        self.publish_frame(topic, OpCode::Text, text.as_bytes())
+        self.publish_frame(topic, OpCode::Text, text.as_bytes(), compress)
     }
 
-    /// Publishes a binary message; `compress` takes effect once permessage-deflate exists.
+    /// Publishes a binary message; `compress` as for [`publish_text`](Self::publish_text).
     ///
     /// # Errors
     ///
@@ -726,8 +822,7 @@ impl<T> WebSocket<T> {
         bytes: &[u8],
         compress: bool,
     ) -> Result<PublishResult, TopicError> {
-        let _ = compress;
-        self.publish_frame(topic, OpCode::Binary, bytes)
+        self.publish_frame(topic, OpCode::Binary, bytes, compress)
     }
 
     fn publish_frame(
@@ -735,6 +830,7 @@ impl<T> WebSocket<T> {
         topic: &str,
         opcode: OpCode,
         payload: &[u8],
+        compress: bool,
     ) -> Result<PublishResult, TopicError> {
         pubsub::check(topic)?;
         let except = (!self.conn.shared.options.publish_to_self).then_some(&self.conn.shared);
@@ -742,7 +838,7 @@ impl<T> WebSocket<T> {
             .conn
             .server
             .hub()
-            .publish(topic, opcode, payload, except))
+            .publish(topic, opcode, payload, except, compress))
     }
 
     /// Bytes queued and not yet taken by the operating system.
@@ -775,12 +871,20 @@ impl<T> WebSocket<T> {
         &self.conn.server
     }
 
-    fn send_frame(&mut self, opcode: OpCode, payload: Payload<'_>) -> SendStatus {
+    fn send_frame(&mut self, opcode: OpCode, payload: Payload<'_>, compress: bool) -> SendStatus {
         if self.conn.state != ReadyState::Open {
             return SendStatus::Dropped;
         }
         let options = self.conn.shared.options;
-        match self.conn.shared.push(opcode, payload, false) {
+        let compressed = match payload.message_bytes() {
+            Some(bytes) if compress => self.conn.shared.push_compressed(opcode, bytes),
+            _ => None,
+        };
+        let pushed = match compressed {
+            Some(pushed) => pushed,
+            None => self.conn.shared.push(opcode, payload, false),
+        };
+        match pushed {
             Pushed::Queued { len, .. } => {
                 if self.conn.shared.buffered() >= FLUSH_THRESHOLD {
                     self.conn.flush_now();

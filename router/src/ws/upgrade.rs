@@ -222,6 +222,7 @@ pub(crate) fn switch<S: SocketHandlers>(
     let on_upgrade = hyper::upgrade::on(&mut req);
     let response = handshake::switching_protocols(&accepted, options, upgrade.headers);
     let data = upgrade.data;
+    let deflate = accepted.deflate;
     let stop = server.stop_receiver();
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
@@ -246,7 +247,7 @@ pub(crate) fn switch<S: SocketHandlers>(
             data,
             server,
             remote_addr,
-            protocol,
+            crate::ws::driver::Negotiated { protocol, deflate },
             stop,
         ));
     });
