@@ -278,7 +278,7 @@ impl Driver {
             Err(e) => return Some(Box::pin(self.io_failed::<S>(ws, e)).await),
         }
         loop {
-            let event = match self.decoder.decode(&mut self.read_buf) {
+            let event = match self.next_event() {
                 Ok(Some(event)) => event,
                 Ok(None) => break,
                 Err(reason) => return Some(Box::pin(self.protocol_failed::<S>(ws, reason)).await),
@@ -296,15 +296,7 @@ impl Driver {
                 }
                 Event::Pong(payload) => ("pong", call(&self.shared, || S::pong(ws, payload)).await),
                 Event::Close(close) => return Some(self.peer_closed(ws, close)),
-                Event::Compressed { text, payload } => match self.inflate(text, &payload) {
-                    Ok(message) => (
-                        "message",
-                        call(&self.shared, || S::message(ws, message)).await,
-                    ),
-                    Err(reason) => {
-                        return Some(Box::pin(self.protocol_failed::<S>(ws, reason)).await)
-                    }
-                },
+                Event::Compressed { .. } => unreachable!("next_event inflates messages"),
             };
             if let Err(panic) = result {
                 return Some(Box::pin(self.handler_panicked::<S>(ws, handler, panic)).await);
@@ -360,9 +352,21 @@ impl Driver {
         Ending::Failed
     }
 
+    /// The next complete frame in the read buffer, a compressed message inflated; the close
+    /// reason if the peer broke the protocol.
+    fn next_event(&mut self) -> Result<Option<Event>, CloseReason> {
+        match self.decoder.decode(&mut self.read_buf)? {
+            Some(Event::Compressed { text, payload }) => self
+                .inflate(text, &payload)
+                .map(|m| Some(Event::Message(m))),
+            event => Ok(event),
+        }
+    }
+
     /// Inflates a compressed message (permessage-deflate): `1009` past the route's
     /// `max_payload_length`, checked while inflating; `1007` for bad deflate data or text
     /// that is not UTF-8.
+    #[inline(never)]
     fn inflate(&mut self, text: bool, payload: &[u8]) -> Result<Message, CloseReason> {
         let Some(receiver) = &mut self.receiver else {
             // The decoder only yields compressed messages once RSV1 is allowed.

@@ -82,6 +82,15 @@ impl PublishResult {
     pub fn queued(&self) -> usize {
         self.delivered + self.backpressured
     }
+
+    /// Counts one subscriber's delivery.
+    fn count(&mut self, delivery: Delivery) {
+        match delivery {
+            Delivery::Sent => self.delivered += 1,
+            Delivery::Backpressure => self.backpressured += 1,
+            Delivery::Dropped => self.dropped += 1,
+        }
+    }
 }
 
 type Subscribers = Arc<[Arc<SocketShared>]>;
@@ -261,17 +270,20 @@ impl Hub {
             };
             (Arc::clone(&topic.subscribers), published)
         };
+        let recipients = subscribers
+            .iter()
+            .filter(|socket| !except.is_some_and(|e| Arc::ptr_eq(e, socket)));
         let mut result = PublishResult::default();
+        if !compress {
+            for socket in recipients {
+                result.count(socket.deliver(&published, payload.len()));
+            }
+            return result;
+        }
         // The compressed forms made so far, by window bits − 8, with their lengths.
         let mut compressed: [Option<(Published, usize)>; 8] = Default::default();
-        for socket in subscribers.iter() {
-            if except.is_some_and(|e| Arc::ptr_eq(e, socket)) {
-                continue;
-            }
-            let sender = socket
-                .deflate
-                .as_deref()
-                .filter(|sender| compress && sender.wants(payload.len()));
+        for socket in recipients {
+            let sender = (socket.deflate.as_deref()).filter(|sender| sender.wants(payload.len()));
             let delivery = match sender.map(|sender| sender.shared_window()) {
                 None => socket.deliver(&published, payload.len()),
                 // A dedicated compressor: compressed for this subscriber alone.
@@ -287,11 +299,7 @@ impl Hub {
                     }
                 }
             };
-            match delivery {
-                Delivery::Sent => result.delivered += 1,
-                Delivery::Backpressure => result.backpressured += 1,
-                Delivery::Dropped => result.dropped += 1,
-            }
+            result.count(delivery);
         }
         result
     }
