@@ -103,6 +103,13 @@ impl Compressor {
         if out[start..].ends_with(&FLUSH_TAIL) {
             out.truncate(out.len() - FLUSH_TAIL.len());
         }
+        if out.len() == start {
+            // An empty message right after a flush: zlib has nothing to say, but the peer
+            // appends `00 00 ff ff` to whatever arrives, so it needs the start of an empty
+            // stored block (RFC 7692 §7.2.3.6), else that tail opens a stored block that
+            // swallows the next message.
+            out.extend_from_slice(&[0x00]);
+        }
         if !self.keep_context {
             self.deflate.reset();
         }
@@ -142,6 +149,12 @@ impl Decompressor {
         limit: usize,
         out: &mut BytesMut,
     ) -> Result<(), InflateFailure> {
+        if payload.is_empty() {
+            // An empty message sent as no data at all (RFC 7692 §7.2.3.6 asks for `00`, not
+            // every client does): the tail alone would open a stored block that swallows the
+            // next message.
+            return Ok(());
+        }
         let result = match self.inflate_all(payload, limit, out) {
             Ok(Ended::No) => self.inflate_all(&FLUSH_TAIL, limit, out),
             other => other,
@@ -316,9 +329,22 @@ mod tests {
                 }
             }
         }
-        // The empty message.
-        let mut c = Compressor::new(15, 8, false);
-        assert_eq!(compressed(&mut c, b""), [0x00]);
+        // The empty message, first and between others, with and without context.
+        for keep in [true, false] {
+            let mut c = Compressor::new(15, 8, keep);
+            let mut d = Decompressor::new(15, keep);
+            for message in [&b""[..], &text, b"", b"", b"a", &text] {
+                let data = compressed(&mut c, message);
+                if message.is_empty() {
+                    assert_eq!(data, [0x00], "keep context: {keep}");
+                }
+                assert_eq!(inflated(&mut d, &data).unwrap(), message, "keep: {keep}");
+            }
+            // A peer that sends an empty message as no data at all.
+            assert_eq!(inflated(&mut d, b"").unwrap(), b"");
+            let data = compressed(&mut c, &text);
+            assert_eq!(inflated(&mut d, &data).unwrap(), text, "keep: {keep}");
+        }
     }
 
     #[test]
