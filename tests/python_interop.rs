@@ -1,0 +1,152 @@
+//! permessage-deflate with another implementation: Python's `websockets` (compression on by
+//! default, offering what browsers offer) against a real server, driven by
+//! `interop/deflate_client.py`. `interop/setup.sh` installs the client into a cached
+//! virtualenv on first use.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use hyperbun::prelude::*;
+use hyperbun::{Compressor, Decompressor, DecompressorSize, PerMessageDeflate};
+use hyperbun_tests::spawn;
+use serde_json::Value;
+
+/// `/shared`: echoes compressed; `publish:TEXT` publishes TEXT compressed to `news`.
+struct Shared;
+
+#[websocket("/shared", per_message_deflate = true, max_payload_length = 16 << 20)]
+impl Shared {
+    fn open(ws: &mut WebSocket) {
+        ws.subscribe("news").expect("topic");
+    }
+    fn message(ws: &mut WebSocket, msg: Message) {
+        if let Some(text) = msg.as_text().and_then(|t| t.strip_prefix("publish:")) {
+            ws.publish_text("news", text, true).expect("topic");
+        } else {
+            ws.send_compressed(msg);
+        }
+    }
+}
+
+/// `/dedicated`: a compressor and a decompressor per socket, both keeping context.
+struct Dedicated;
+
+#[websocket(
+    "/dedicated",
+    max_payload_length = 16 << 20,
+    per_message_deflate = PerMessageDeflate::new()
+        .compress(Compressor::Dedicated256K)
+        .decompress(Decompressor::Dedicated(DecompressorSize::K32))
+)]
+impl Dedicated {
+    fn message(ws: &mut WebSocket, msg: Message) {
+        ws.send_compressed(msg);
+    }
+}
+
+/// `/limited`: messages up to 1 KiB, inflated size included.
+struct Limited;
+
+#[websocket("/limited", per_message_deflate = true, max_payload_length = 1024)]
+impl Limited {
+    fn message(ws: &mut WebSocket, msg: Message) {
+        ws.send_compressed(msg);
+    }
+}
+
+/// The client's Python, installed by `interop/setup.sh` when missing.
+fn python() -> String {
+    let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/setup.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&setup)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", setup.display()));
+    assert!(
+        output.status.success(),
+        "{} failed ({}): see its message above",
+        setup.display(),
+        output.status
+    );
+    String::from_utf8(output.stdout)
+        .expect("a path")
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_negotiates_deflate_and_compresses_both_ways() {
+    let python = tokio::task::spawn_blocking(python).await.expect("setup");
+    let server = spawn(hyperbun::router![Shared, Dedicated, Limited]).await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/deflate_client.py");
+    let client = tokio::process::Command::new(&python)
+        .arg(&script)
+        .arg(format!("ws://{}", server.addr))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the Python client");
+    let output = tokio::time::timeout(Duration::from_secs(60), client.wait_with_output())
+        .await
+        .expect("the Python client finished within 60 s")
+        .expect("the Python client's output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "deflate_client.py failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let report: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("not one JSON line ({e}):\n{stdout}\n{stderr}"));
+    assert_eq!(report["ok"], true, "{report}");
+    let scenario = |name: &str| report["scenarios"][name].clone();
+
+    // What we answer to each offer: websockets offers `client_max_window_bits` (no value) by
+    // default; shared codecs keep no context, so we tell the client not to keep any either.
+    let extension = |name: &str| scenario(name)["extension"].as_str().map(str::to_owned);
+    assert_eq!(
+        extension("shared_default").as_deref(),
+        Some(
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+             client_max_window_bits=15"
+        )
+    );
+    assert_eq!(
+        extension("shared_small_windows_no_takeover").as_deref(),
+        Some(
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+             server_max_window_bits=9; client_max_window_bits=9"
+        )
+    );
+    assert_eq!(
+        extension("dedicated_context_takeover").as_deref(),
+        Some("permessage-deflate; client_max_window_bits=15")
+    );
+
+    // Every message websockets sent was compressed, and every echo came back compressed
+    // (`min_size` is 0 on these routes), byte-identical (checked by the client).
+    for (name, messages) in [
+        ("shared_default", 8),
+        ("shared_small_windows_no_takeover", 8),
+        ("dedicated_context_takeover", 300 + 2 * 8),
+        ("fragmented", 2),
+    ] {
+        let counts = scenario(name);
+        assert_eq!(counts["sent_compressed"], messages, "{name}: {counts}");
+        assert_eq!(counts["received_compressed"], messages, "{name}: {counts}");
+    }
+    // Two round trips, then one compressed publish that the subscriber inflates.
+    let publish = scenario("publish");
+    assert_eq!(publish["sent_compressed"], 2 + 1, "{publish}");
+    assert_eq!(publish["received_compressed"], 2 + 1, "{publish}");
+    // 1 MiB of zeros sent compressed: closed with 1009, nothing echoed.
+    let bomb = scenario("bomb");
+    assert_eq!(bomb["close_code"], 1009, "{bomb}");
+    assert_eq!(bomb["sent_compressed"], 1, "{bomb}");
+    assert_eq!(bomb["received_compressed"], 0, "{bomb}");
+
+    server.stop().await;
+}
