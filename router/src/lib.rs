@@ -8,12 +8,14 @@
 extern crate self as hyperbun;
 
 mod body;
+pub mod client;
 mod config;
 pub mod extract;
 mod rejection;
 mod response;
 mod routing;
 mod server;
+pub mod test;
 pub mod ws;
 
 #[doc(hidden)]

@@ -128,8 +128,8 @@ struct Frame {
     rsv1: bool,
     /// True when the payload is (part of) uncompressed text, validated as it arrives.
     utf8: bool,
-    /// The masking key.
-    mask: [u8; 4],
+    /// The masking key: a client's frames have one, a server's do not.
+    mask: Option<[u8; 4]>,
     /// The payload length.
     len: usize,
     /// How many payload bytes at the front of the read buffer are already unmasked (and, for
@@ -162,26 +162,42 @@ pub(crate) struct Decoder {
     utf8: Utf8Validator,
     /// Whether RSV1 may be set on the first frame of a data message (permessage-deflate).
     rsv1_allowed: bool,
+    /// Which side sent the frames: a client's must be masked, a server's must not be.
+    sender: Role,
+}
+
+/// The side of a connection that sent the frames a [`Decoder`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Frames from a client: masked (RFC 6455 §5.1).
+    Client,
+    /// Frames from a server: never masked.
+    Server,
 }
 
 impl Decoder {
-    /// A decoder that fails the connection with 1009 for data messages longer than
-    /// `max_payload_length` bytes. RSV1 is not allowed until [`Decoder::set_rsv1_allowed`].
+    /// A decoder of a client's frames (the server's side) that fails the connection with
+    /// 1009 for data messages longer than `max_payload_length` bytes. RSV1 is not allowed
+    /// until [`Decoder::set_rsv1_allowed`].
     pub(crate) fn new(max_payload_length: usize) -> Self {
+        Decoder::of(Role::Client, max_payload_length)
+    }
+
+    /// A decoder of the frames `sender` sends, otherwise as [`Decoder::new`].
+    pub(crate) fn of(sender: Role, max_payload_length: usize) -> Self {
         Decoder {
             max_payload_length,
             frame: None,
             message: None,
             utf8: Utf8Validator::new(),
             rsv1_allowed: false,
+            sender,
         }
     }
 
     /// Allows RSV1 on the first frame of data messages, once an extension that uses it
     /// (permessage-deflate) was negotiated; such messages come out as [`Event::Compressed`].
-    /// The length limit then applies to the compressed payload. Called by nothing yet: the
-    /// permessage-deflate negotiation (the next step of the runtime) turns it on.
-    #[allow(dead_code)]
+    /// The length limit then applies to the compressed payload.
     pub(crate) fn set_rsv1_allowed(&mut self, allowed: bool) {
         self.rsv1_allowed = allowed;
     }
@@ -216,7 +232,9 @@ impl Decoder {
             let available = buf.len().min(frame.len);
             if frame.done < available {
                 let fresh = &mut buf[frame.done..available];
-                apply_mask(fresh, frame.mask, frame.done);
+                if let Some(mask) = frame.mask {
+                    apply_mask(fresh, mask, frame.done);
+                }
                 if frame.utf8 && self.utf8.feed(fresh).is_err() {
                     return Err(CloseReason::invalid_utf8("invalid UTF-8 in text"));
                 }
@@ -248,8 +266,11 @@ impl Decoder {
         let Some(opcode) = OpCode::from_bits(first & 0x0F) else {
             return Err(CloseReason::protocol("reserved opcode"));
         };
-        if second & 0x80 == 0 {
-            return Err(CloseReason::protocol("client frame not masked"));
+        let masked = second & 0x80 != 0;
+        match (self.sender, masked) {
+            (Role::Client, false) => return Err(CloseReason::protocol("client frame not masked")),
+            (Role::Server, true) => return Err(CloseReason::protocol("server frame masked")),
+            _ => {}
         }
         let short_len = second & 0x7F;
         let utf8 = match opcode {
@@ -313,19 +334,24 @@ impl Decoder {
                 return Err(CloseReason::TOO_BIG);
             }
         }
-        let Some(&[a, b, c, d]) = buf.get(mask_at..mask_at + 4) else {
-            return Ok(None);
+        let (mask, header_len) = if masked {
+            let Some(&[a, b, c, d]) = buf.get(mask_at..mask_at + 4) else {
+                return Ok(None);
+            };
+            (Some([a, b, c, d]), mask_at + 4)
+        } else {
+            (None, mask_at)
         };
         let frame = Frame {
             opcode,
             fin,
             rsv1,
             utf8,
-            mask: [a, b, c, d],
+            mask,
             len,
             done: 0,
         };
-        Ok(Some((frame, mask_at + 4)))
+        Ok(Some((frame, header_len)))
     }
 
     /// Handles a frame whose whole payload (unmasked, and validated if text) was split off the
@@ -474,6 +500,26 @@ pub(crate) fn encode_header(
             out.put_u64(payload_len as u64);
         }
     }
+}
+
+/// Writes a masked frame (a client's): header with the mask bit and `mask`, then the payload
+/// masked with it.
+pub(crate) fn encode_masked_frame(
+    out: &mut BytesMut,
+    opcode: OpCode,
+    fin: bool,
+    rsv1: bool,
+    payload: &[u8],
+    mask: [u8; 4],
+) {
+    out.reserve(header_len(payload.len()) + 4 + payload.len());
+    let start = out.len();
+    encode_header(out, opcode, fin, rsv1, payload.len());
+    out[start + 1] |= 0x80;
+    out.put_slice(&mask);
+    let payload_at = out.len();
+    out.put_slice(payload);
+    apply_mask(&mut out[payload_at..], mask, 0);
 }
 
 /// Writes a complete unmasked frame (FIN set, no RSV bits): header, then payload.
@@ -819,6 +865,69 @@ mod tests {
     fn unmasked_client_frame_is_a_protocol_error() {
         assert_eq!(fails_with(&[FIN | 0x1, 0x00]), PROTOCOL_ERROR);
         assert_eq!(fails_with(&[FIN | 0x9, 0x02, b'h', b'i']), PROTOCOL_ERROR);
+    }
+
+    #[test]
+    fn a_client_reads_unmasked_frames_and_fails_on_masked_ones() {
+        let mut client = Decoder::of(Role::Server, BIG);
+        let mut unmasked = BytesMut::new();
+        encode_frame(&mut unmasked, OpCode::Text, "héllo".as_bytes());
+        encode_frame(&mut unmasked, OpCode::Ping, b"p");
+        // Fragments too: each frame's payload arrives in pieces.
+        encode_header(&mut unmasked, OpCode::Binary, false, false, 3);
+        unmasked.put_slice(b"abc");
+        encode_header(&mut unmasked, OpCode::Continuation, true, false, 300);
+        unmasked.put_slice(&[7; 300]);
+        let mut buf = BytesMut::new();
+        let mut events = Vec::new();
+        for piece in unmasked.chunks(7) {
+            buf.extend_from_slice(piece);
+            events.extend(drain(&mut client, &mut buf).expect("valid"));
+        }
+        let mut binary = b"abc".to_vec();
+        binary.extend_from_slice(&[7; 300]);
+        assert_eq!(
+            events,
+            [
+                Event::Message(Message::text("héllo")),
+                Event::Ping(Bytes::from_static(b"p")),
+                Event::Message(Message::binary(binary)),
+            ]
+        );
+        let masked_frame = text("x");
+        let mut client = Decoder::of(Role::Server, BIG);
+        let error = client.decode(&mut BytesMut::from(&masked_frame[..]));
+        assert_eq!(error.map_err(|e| e.code), Err(PROTOCOL_ERROR));
+    }
+
+    #[test]
+    fn masked_frames_encoded_for_a_client_decode_on_the_server() {
+        let payload: Vec<u8> = (0..=255).cycle().take(70_000).collect();
+        let mut out = BytesMut::new();
+        encode_masked_frame(
+            &mut out,
+            OpCode::Binary,
+            true,
+            false,
+            &payload,
+            [9, 8, 7, 6],
+        );
+        encode_masked_frame(&mut out, OpCode::Text, false, false, b"ab", [1, 2, 3, 4]);
+        encode_masked_frame(
+            &mut out,
+            OpCode::Continuation,
+            true,
+            false,
+            b"c",
+            [5, 5, 5, 5],
+        );
+        assert_eq!(
+            decode(&out).expect("valid"),
+            [
+                Event::Message(Message::binary(payload)),
+                Event::Message(Message::text("abc")),
+            ]
+        );
     }
 
     #[test]

@@ -124,6 +124,36 @@ pub(crate) fn negotiate<'a>(
         .map(|offer| Agreed::accept(&offer, policy))
 }
 
+/// The parameters a server's `Sec-WebSocket-Extensions` answer agrees to, as a client reads
+/// them; `None` unless the answer is exactly one valid `permessage-deflate` element.
+pub(crate) fn parse_answer(value: &HeaderValue) -> Option<Answer> {
+    let mut elements = elements(value.to_str().ok()?);
+    let offer = Offer::parse(elements.next()?)?;
+    if elements.next().is_some() {
+        return None;
+    }
+    Some(Answer {
+        server_no_context_takeover: offer.server_no_context_takeover,
+        client_no_context_takeover: offer.client_no_context_takeover,
+        server_max_window_bits: offer.server_max_window_bits.unwrap_or(MAX_WINDOW_BITS),
+        client_max_window_bits: offer.client_max_window_bits.unwrap_or(MAX_WINDOW_BITS),
+    })
+}
+
+/// What a server agreed to, from the client's side (RFC 7692 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Answer {
+    /// The server resets its compressor after each message: the client may reset its
+    /// decompressor.
+    pub(crate) server_no_context_takeover: bool,
+    /// The client must reset its compressor after each message.
+    pub(crate) client_no_context_takeover: bool,
+    /// The server's compressor's window (15 when not named).
+    pub(crate) server_max_window_bits: u8,
+    /// The client's compressor's window (15 when not named).
+    pub(crate) client_max_window_bits: u8,
+}
+
 /// The elements of a comma-separated list: the text between commas that are not inside a
 /// quoted-string. An unterminated quoted-string runs to the end of the value, so it swallows
 /// whatever follows it (and its element then fails to parse).
@@ -762,6 +792,39 @@ mod tests {
             .as_deref(),
             Some("permessage-deflate; client_max_window_bits=10")
         );
+    }
+
+    #[test]
+    fn a_client_reads_the_answer() {
+        let answer = |text: &str| parse_answer(&HeaderValue::from_str(text).unwrap());
+        assert_eq!(
+            answer("permessage-deflate; server_no_context_takeover; client_max_window_bits=10"),
+            Some(Answer {
+                server_no_context_takeover: true,
+                client_no_context_takeover: false,
+                server_max_window_bits: 15,
+                client_max_window_bits: 10,
+            })
+        );
+        assert_eq!(
+            answer("permessage-deflate;client_no_context_takeover;server_max_window_bits=\"9\""),
+            Some(Answer {
+                server_no_context_takeover: false,
+                client_no_context_takeover: true,
+                server_max_window_bits: 9,
+                client_max_window_bits: 15,
+            })
+        );
+        // Not one valid permessage-deflate element: the client fails the connection.
+        for bad in [
+            "x-webkit-deflate-frame",
+            "permessage-deflate, permessage-deflate",
+            "permessage-deflate; server_max_window_bits",
+            "permessage-deflate; foo",
+            "",
+        ] {
+            assert_eq!(answer(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,425 @@
+//! Test utilities: run a router on an ephemeral port, make HTTP requests, open WebSocket
+//! clients and await expected messages, with timeouts and failure messages that show what
+//! was expected and what arrived.
+//!
+//! Everything here panics on failure (it is for tests): a request that cannot be sent, a
+//! message that does not come within the timeout (5 s unless changed), a message that is not
+//! the expected one.
+//!
+//! ```
+//! use hyperbun::prelude::*;
+//! use hyperbun::test::TestServer;
+//!
+//! struct Echo;
+//!
+//! #[websocket("/echo")]
+//! impl Echo {
+//!     fn message(ws: &mut WebSocket, msg: Message) {
+//!         ws.send(msg);
+//!     }
+//! }
+//!
+//! #[get("/health")]
+//! async fn health() -> &'static str {
+//!     "ok"
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app = TestServer::start(hyperbun::router![Echo, health]).await;
+//! assert_eq!(app.get("/health").await.text(), "ok");
+//!
+//! let mut ws = app.ws("/echo").await;
+//! ws.send("hello").await;
+//! ws.expect_text("hello").await;
+//! ws.close().await;
+//! app.stop().await;
+//! # }
+//! ```
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::client::{ClientBuilder, ClientEvent, CloseFrame, ConnectError, WebSocketClient};
+use crate::{Message, Router, Server};
+
+/// How long any one step (a request, a message) may take by default.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A router served on `127.0.0.1` on a free port, for the length of a test.
+#[derive(Debug)]
+pub struct TestServer {
+    server: Server,
+    addr: SocketAddr,
+}
+
+impl TestServer {
+    /// Serves `router` on `127.0.0.1:0` (a free port) in the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// If no port can be bound or the router cannot be served.
+    pub async fn start(router: Router) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("TestServer: cannot bind 127.0.0.1:0: {e}"));
+        let server = router
+            .listen(listener)
+            .unwrap_or_else(|e| panic!("TestServer: cannot serve the router: {e}"));
+        let addr = server.local_addr();
+        TestServer { server, addr }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server handle: publish to topics, count subscribers, stop it.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `ws://127.0.0.1:PORT` followed by `path`.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.request(Method::GET, path, HeaderMap::new(), Bytes::new())
+            .await
+    }
+
+    /// `POST path` with `value` as a JSON body.
+    pub async fn post_json(&self, path: &str, value: &impl serde::Serialize) -> TestResponse {
+        let body = serde_json::to_vec(value).expect("TestServer::post_json: value is JSON");
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, "application/json".parse().expect("valid"));
+        self.request(Method::POST, path, headers, body.into()).await
+    }
+
+    /// Any request, on a new connection; the whole response is read.
+    ///
+    /// # Panics
+    ///
+    /// If the request cannot be sent or the response does not come within 5 s.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> TestResponse {
+        let what = format!("{method} {path}");
+        let exchange = async {
+            let stream = TcpStream::connect(self.addr).await?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            let mut request = http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header(HOST, self.addr.to_string())
+                .body(Full::new(body))?;
+            request.headers_mut().extend(headers);
+            let (parts, body) = sender.send_request(request).await?.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(TestResponse {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        match tokio::time::timeout(DEFAULT_TIMEOUT, exchange).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => panic!("{what}: {e}"),
+            Err(_) => panic!("{what}: no response within {DEFAULT_TIMEOUT:?}"),
+        }
+    }
+
+    /// Opens a WebSocket to `path`.
+    ///
+    /// # Panics
+    ///
+    /// If the upgrade fails (the panic message has the server's status and body).
+    pub async fn ws(&self, path: &str) -> TestWebSocket {
+        match self.ws_with(ClientBuilder::new(self.ws_url(path))).await {
+            Ok(ws) => ws,
+            Err(e) => panic!("WebSocket to {path}: {e}"),
+        }
+    }
+
+    /// Opens a WebSocket configured by `builder` (headers, subprotocols, compression; make
+    /// it with [`ws_url`](Self::ws_url)). A refusal is returned, to be checked.
+    ///
+    /// # Errors
+    ///
+    /// The [`ConnectError`], e.g. [`ConnectError::Refused`] with the server's status.
+    pub async fn ws_with(&self, builder: ClientBuilder) -> Result<TestWebSocket, ConnectError> {
+        let client = builder.connect().await?;
+        Ok(TestWebSocket {
+            client,
+            timeout: DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// Stops the server gracefully (every socket gets `1001`) and waits until it has.
+    /// Close or drop your [`TestWebSocket`]s first: the server waits up to 5 s for each open
+    /// socket's closing handshake, and a client that is not being read cannot answer.
+    ///
+    /// # Panics
+    ///
+    /// If it takes longer than 10 s.
+    pub async fn stop(self) {
+        let limit = Duration::from_secs(10);
+        if tokio::time::timeout(limit, self.server.stop())
+            .await
+            .is_err()
+        {
+            panic!("TestServer::stop: the server did not stop within {limit:?}");
+        }
+    }
+}
+
+/// A response, fully read.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    /// The body as text.
+    ///
+    /// # Panics
+    ///
+    /// If it is not UTF-8.
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body)
+            .unwrap_or_else(|e| panic!("{} response body is not UTF-8: {e}", self.status))
+    }
+
+    /// The body parsed as JSON (into a [`serde_json::Value`] or any `Deserialize` type).
+    ///
+    /// # Panics
+    ///
+    /// If it is not that JSON; the message shows the body.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} response body is not the expected JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The value of header `name`, if present (the first, if several).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A WebSocket client for tests: every call panics with a readable message when the server
+/// does not do what the test expects, and waits at most the timeout (5 s by default).
+#[derive(Debug)]
+pub struct TestWebSocket {
+    client: WebSocketClient,
+    timeout: Duration,
+}
+
+impl TestWebSocket {
+    /// Changes how long each `expect_*` and [`recv`](Self::recv) waits.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The client underneath, for anything not covered here.
+    pub fn client(&mut self) -> &mut WebSocketClient {
+        &mut self.client
+    }
+
+    /// Sends a text or binary message.
+    ///
+    /// # Panics
+    ///
+    /// If the connection is closed or writing fails.
+    pub async fn send(&mut self, message: impl Into<Message>) {
+        let message = message.into();
+        if let Err(e) = self.client.send(message.clone()).await {
+            panic!("sending {}: {e}", Shown(&ClientEvent::Message(message)));
+        }
+    }
+
+    /// The next message (pings and pongs are skipped).
+    ///
+    /// # Panics
+    ///
+    /// If none comes within the timeout, or the connection closes instead.
+    pub async fn recv(&mut self) -> Message {
+        match self.next_event("a message").await {
+            ClientEvent::Message(message) => message,
+            other => panic!("expected a message, received {}", Shown(&other)),
+        }
+    }
+
+    /// Waits for the next message and checks that it is the text `expected`.
+    ///
+    /// # Panics
+    ///
+    /// Otherwise, showing what came instead.
+    pub async fn expect_text(&mut self, expected: &str) {
+        let event = self.next_event(&format!("text {expected:?}")).await;
+        if !matches!(&event, ClientEvent::Message(Message::Text(t)) if t.as_str() == expected) {
+            panic!("expected text {expected:?}, received {}", Shown(&event));
+        }
+    }
+
+    /// Waits for the next message and checks that it is the binary `expected`.
+    ///
+    /// # Panics
+    ///
+    /// Otherwise, showing what came instead.
+    pub async fn expect_binary(&mut self, expected: &[u8]) {
+        let event = self.next_event(&format!("binary {expected:?}")).await;
+        if !matches!(&event, ClientEvent::Message(Message::Binary(b)) if b[..] == *expected) {
+            panic!("expected binary {expected:?}, received {}", Shown(&event));
+        }
+    }
+
+    /// Waits for the next message and checks that it is text holding the JSON `expected`
+    /// (compared as values: key order and spacing do not matter).
+    ///
+    /// # Panics
+    ///
+    /// Otherwise, showing what came instead.
+    pub async fn expect_json(&mut self, expected: &serde_json::Value) {
+        let event = self.next_event(&format!("JSON {expected}")).await;
+        let received = match &event {
+            ClientEvent::Message(Message::Text(text)) => {
+                serde_json::from_str::<serde_json::Value>(text.as_str()).ok()
+            }
+            _ => None,
+        };
+        if received.as_ref() != Some(expected) {
+            panic!("expected JSON {expected}, received {}", Shown(&event));
+        }
+    }
+
+    /// Waits for the server's close frame and checks its code; returns it.
+    ///
+    /// # Panics
+    ///
+    /// If a message comes first, the close has another code, or nothing comes in time.
+    pub async fn expect_close(&mut self, code: u16) -> CloseFrame {
+        let event = self.next_event(&format!("a close frame with {code}")).await;
+        match event {
+            ClientEvent::Close(Some(close)) if close.code == code => close,
+            other => panic!(
+                "expected a close frame with {code}, received {}",
+                Shown(&other)
+            ),
+        }
+    }
+
+    /// Checks that no message arrives for `duration` (pings and pongs are ignored).
+    ///
+    /// # Panics
+    ///
+    /// If one does, or the connection closes.
+    pub async fn expect_silence(&mut self, duration: Duration) {
+        let next = async {
+            loop {
+                match self.client.next_event().await {
+                    Ok(ClientEvent::Ping(_) | ClientEvent::Pong(_)) => {}
+                    other => return other,
+                }
+            }
+        };
+        if let Ok(event) = tokio::time::timeout(duration, next).await {
+            match event {
+                Ok(event) => panic!(
+                    "expected nothing for {duration:?}, received {}",
+                    Shown(&event)
+                ),
+                Err(e) => panic!("expected nothing for {duration:?}, but {e}"),
+            }
+        }
+    }
+
+    /// Closes with `1000` and waits for the server's close frame.
+    ///
+    /// # Panics
+    ///
+    /// If the closing handshake fails or times out.
+    pub async fn close(&mut self) {
+        if let Err(e) = self.client.close(1000, "").await {
+            panic!("closing the WebSocket: {e}");
+        }
+    }
+
+    /// The next event of any kind but pings and pongs, within the timeout.
+    async fn next_event(&mut self, expected: &str) -> ClientEvent {
+        let timeout = self.timeout;
+        let next = async {
+            loop {
+                match self.client.next_event().await {
+                    Ok(ClientEvent::Ping(_) | ClientEvent::Pong(_)) => {}
+                    other => return other,
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, next).await {
+            Ok(Ok(event)) => event,
+            Ok(Err(e)) => panic!("expected {expected}, but {e}"),
+            Err(_) => panic!("expected {expected}, received nothing within {timeout:?}"),
+        }
+    }
+}
+
+/// An event, shown for a failure message: text quoted, binary as bytes (cut after 64).
+struct Shown<'a>(&'a ClientEvent);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ClientEvent::Message(Message::Text(text)) => {
+                let text = text.as_str();
+                match text.char_indices().nth(200) {
+                    Some((cut, _)) => write!(f, "text {:?}… ({} bytes)", &text[..cut], text.len()),
+                    None => write!(f, "text {text:?}"),
+                }
+            }
+            ClientEvent::Message(Message::Binary(bytes)) if bytes.len() > 64 => {
+                write!(f, "binary {:?}… ({} bytes)", &bytes[..64], bytes.len())
+            }
+            ClientEvent::Message(Message::Binary(bytes)) => write!(f, "binary {:?}", &bytes[..]),
+            ClientEvent::Ping(payload) => write!(f, "ping {:?}", &payload[..]),
+            ClientEvent::Pong(payload) => write!(f, "pong {:?}", &payload[..]),
+            ClientEvent::Close(Some(close)) => {
+                write!(f, "a close frame with {} {:?}", close.code, close.reason)
+            }
+            ClientEvent::Close(None) => write!(f, "a close frame without a code"),
+        }
+    }
+}
