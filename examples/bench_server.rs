@@ -60,23 +60,25 @@ fn app() -> Router {
 
 #[cfg(test)]
 mod tests {
-    use hyperbun_tests::{spawn, ws_connect, ws_next, ws_send, WsMessage};
+    use hyperbun::test::TestServer;
 
     #[tokio::test]
     async fn echo_and_room_behave_like_buns_reference_server() {
-        let app = spawn(super::app()).await;
-        let mut echo = ws_connect(app.addr, "/echo").await;
-        ws_send(&mut echo, WsMessage::binary(vec![1u8, 2])).await;
-        assert_eq!(ws_next(&mut echo).await, WsMessage::binary(vec![1u8, 2]));
+        let app = TestServer::start(super::app()).await;
+        let mut echo = app.ws("/echo").await;
+        echo.send(vec![1u8, 2]).await;
+        echo.expect_binary(&[1, 2]).await;
 
-        let mut a = ws_connect(app.addr, "/ws").await;
-        let mut b = ws_connect(app.addr, "/ws").await;
-        hyperbun_tests::wait_subscribers(&app.server, "room", 2).await;
-        ws_send(&mut a, WsMessage::text("hello")).await;
+        let mut a = app.ws("/ws").await;
+        let mut b = app.ws("/ws").await;
+        app.wait_subscribers("room", 2).await;
+        a.send("hello").await;
         // Everybody, the sender included.
-        assert_eq!(ws_next(&mut a).await, WsMessage::text("hello"));
-        assert_eq!(ws_next(&mut b).await, WsMessage::text("hello"));
-        drop((echo, a, b));
+        a.expect_text("hello").await;
+        b.expect_text("hello").await;
+        for mut ws in [echo, a, b] {
+            ws.close().await;
+        }
         app.stop().await;
     }
 }

@@ -52,32 +52,27 @@ fn app() -> Router {
 
 #[cfg(test)]
 mod tests {
-    use hyperbun_tests::{spawn, ws_closed, ws_connect, ws_next, ws_send, WsMessage};
+    use hyperbun::test::TestServer;
 
     #[tokio::test]
     async fn sums_binary_and_refuses_text() {
-        let app = spawn(super::app()).await;
-        let mut ws = ws_connect(app.addr, "/sum").await;
+        let app = TestServer::start(super::app()).await;
+        let mut ws = app.ws("/sum").await;
         let numbers: Vec<u8> = [1u32, 2, 3, u32::MAX]
             .iter()
             .flat_map(|n| n.to_le_bytes())
             .collect();
-        ws_send(&mut ws, WsMessage::binary(numbers)).await;
-        let reply = ws_next(&mut ws).await.into_data();
-        assert_eq!(reply.len(), 16);
-        let count = u64::from_le_bytes(reply[..8].try_into().unwrap());
-        let sum = u64::from_le_bytes(reply[8..].try_into().unwrap());
-        assert_eq!((count, sum), (4, 6 + u64::from(u32::MAX)));
+        ws.send(numbers).await;
+        let count = 4u64.to_le_bytes();
+        let sum = (6 + u64::from(u32::MAX)).to_le_bytes();
+        ws.expect_binary(&[count, sum].concat()).await;
 
-        ws_send(&mut ws, WsMessage::binary(vec![1u8, 2, 3])).await;
-        assert_eq!(ws_closed(&mut ws).await.0, 1007);
+        ws.send(vec![1u8, 2, 3]).await;
+        ws.expect_close(1007).await;
 
-        let mut ws = ws_connect(app.addr, "/sum").await;
-        ws_send(&mut ws, WsMessage::text("1 2 3")).await;
-        assert_eq!(
-            ws_closed(&mut ws).await,
-            (1003, "binary messages only".to_owned())
-        );
+        let mut ws = app.ws("/sum").await;
+        ws.send("1 2 3").await;
+        assert_eq!(ws.expect_close(1003).await.reason, "binary messages only");
         app.stop().await;
     }
 }

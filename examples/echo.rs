@@ -53,24 +53,24 @@ fn app() -> Router {
 
 #[cfg(test)]
 mod tests {
-    use hyperbun_tests::{spawn, ws_connect, ws_next, ws_send, WsMessage};
+    use hyperbun::test::TestServer;
 
     #[tokio::test]
     async fn echoes_text_and_binary_on_any_path() {
-        let app = spawn(super::app()).await;
+        let app = TestServer::start(super::app()).await;
         for path in ["/", "/echo", "/any/depth/at/all"] {
-            let mut ws = ws_connect(app.addr, path).await;
-            ws_send(&mut ws, WsMessage::text("hello")).await;
-            assert_eq!(ws_next(&mut ws).await, WsMessage::text("hello"));
-            ws_send(&mut ws, WsMessage::binary(vec![1u8, 2, 3])).await;
-            assert_eq!(ws_next(&mut ws).await, WsMessage::binary(vec![1u8, 2, 3]));
+            let mut ws = app.ws(path).await;
+            ws.send("hello").await;
+            ws.expect_text("hello").await;
+            ws.send(vec![1u8, 2, 3]).await;
+            ws.expect_binary(&[1, 2, 3]).await;
+            ws.close().await;
         }
-        // A large message (tungstenite, the client, takes frames up to 16 MiB).
-        let mut ws = ws_connect(app.addr, "/").await;
+        let mut ws = app.ws("/").await;
         let big = vec![0x5au8; 12 * 1024 * 1024];
-        ws_send(&mut ws, WsMessage::binary(big.clone())).await;
-        assert_eq!(ws_next(&mut ws).await, WsMessage::binary(big));
-        drop(ws);
+        ws.send(big.clone()).await;
+        ws.expect_binary(&big).await;
+        ws.close().await;
         app.stop().await;
     }
 }

@@ -132,58 +132,47 @@ mod tests {
     use std::time::Duration;
 
     use hyperbun::prelude::{json, Value};
-    use hyperbun_tests::{spawn, ws_connect, ws_send, ws_text, WsClient, WsMessage};
+    use hyperbun::test::{TestServer, TestWebSocket};
 
-    async fn reply(ws: &mut WsClient) -> Value {
-        serde_json::from_str(&ws_text(ws).await).expect("JSON")
-    }
-
-    async fn ask(ws: &mut WsClient, request: Value) -> Value {
-        ws_send(ws, WsMessage::text(request.to_string())).await;
-        reply(ws).await
+    async fn reply(ws: &mut TestWebSocket) -> Value {
+        let message = ws.recv().await;
+        serde_json::from_str(message.as_text().expect("text")).expect("JSON")
     }
 
     #[tokio::test]
     async fn the_whole_protocol() {
-        let app = spawn(super::app()).await;
-        tokio::spawn(super::run_feeds(
-            app.server.clone(),
-            Duration::from_millis(10),
-        ));
-        let mut ws = ws_connect(app.addr, "/ws").await;
-        assert_eq!(
-            reply(&mut ws).await,
-            json!({ "type": "connected", "message": "Ready to receive data feeds" })
-        );
+        let app = TestServer::start(super::app()).await;
+        let feeds = super::run_feeds(app.server().clone(), Duration::from_millis(10));
+        tokio::spawn(feeds);
+        let mut ws = app.ws("/ws").await;
+        ws.expect_json(&json!({ "type": "connected", "message": "Ready to receive data feeds" }))
+            .await;
 
         // Bad input: an error, and the socket stays open.
-        ws_send(&mut ws, WsMessage::text("not json")).await;
-        assert_eq!(
-            reply(&mut ws).await,
-            json!({ "type": "error", "message": "Invalid message format" })
-        );
-        assert_eq!(
-            ask(&mut ws, json!({ "type": "subscribe", "topic": "gossip" })).await,
-            json!({ "type": "error", "message": "Unknown topic: gossip" })
-        );
+        ws.send("not json").await;
+        ws.expect_json(&json!({ "type": "error", "message": "Invalid message format" }))
+            .await;
+        ws.send(json!({ "type": "subscribe", "topic": "gossip" }).to_string())
+            .await;
+        ws.expect_json(&json!({ "type": "error", "message": "Unknown topic: gossip" }))
+            .await;
 
-        assert_eq!(
-            ask(&mut ws, json!({ "type": "subscribe", "topic": "crypto" })).await,
-            json!({ "type": "subscribed", "topic": "crypto" })
-        );
+        ws.send(json!({ "type": "subscribe", "topic": "crypto" }).to_string())
+            .await;
+        ws.expect_json(&json!({ "type": "subscribed", "topic": "crypto" }))
+            .await;
         // Updates arrive, from the background task, for that topic only.
         for _ in 0..3 {
             let update = reply(&mut ws).await;
-            assert_eq!(update["type"], "data");
-            assert_eq!(update["topic"], "crypto");
+            assert_eq!(
+                (&update["type"], &update["topic"]),
+                (&json!("data"), &json!("crypto"))
+            );
             assert!(update["data"]["price"].is_f64());
             assert!(update["timestamp"].is_u64());
         }
-        ws_send(
-            &mut ws,
-            WsMessage::text(json!({ "type": "getTopics" }).to_string()),
-        )
-        .await;
+
+        ws.send(json!({ "type": "getTopics" }).to_string()).await;
         let topics = loop {
             let next = reply(&mut ws).await;
             if next["type"] == "topics" {
@@ -195,11 +184,8 @@ mod tests {
             json!({ "type": "topics", "topics": ["stocks", "crypto", "news", "weather"], "subscribed": ["crypto"] })
         );
 
-        ws_send(
-            &mut ws,
-            WsMessage::text(json!({ "type": "unsubscribe", "topic": "crypto" }).to_string()),
-        )
-        .await;
+        ws.send(json!({ "type": "unsubscribe", "topic": "crypto" }).to_string())
+            .await;
         loop {
             let next = reply(&mut ws).await;
             if next["type"] == "unsubscribed" {
@@ -211,8 +197,8 @@ mod tests {
                 "only crypto updates before the answer"
             );
         }
-        assert_eq!(app.server.subscriber_count("crypto"), 0);
-        drop(ws);
+        assert_eq!(app.server().subscriber_count("crypto"), 0);
+        ws.close().await;
         app.stop().await;
     }
 }

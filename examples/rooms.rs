@@ -94,56 +94,48 @@ fn app() -> Router {
 mod tests {
     use std::time::Duration;
 
-    use hyperbun_tests::{spawn, ws_connect, ws_send, ws_text, WsClient, WsMessage};
+    use hyperbun::test::TestServer;
 
-    /// Nothing arrives within a short while.
-    async fn silent(ws: &mut WsClient) {
-        use futures_util::StreamExt;
-        let next = tokio::time::timeout(Duration::from_millis(200), ws.next()).await;
-        assert!(next.is_err(), "expected silence, got {next:?}");
-    }
-
-    async fn members(app: &hyperbun_tests::TestServer, topic: &str, n: usize) {
-        hyperbun_tests::wait_subscribers(&app.server, topic, n).await;
-    }
+    /// How long "nothing arrives" is watched for.
+    const QUIET: Duration = Duration::from_millis(200);
 
     #[tokio::test]
     async fn lobby_rooms_and_whispers() {
-        let app = spawn(super::app()).await;
-        let mut ada = ws_connect(app.addr, "/ws?name=ada").await;
-        let mut bob = ws_connect(app.addr, "/ws?name=bob").await;
-        let mut cy = ws_connect(app.addr, "/ws?name=cy").await;
-        members(&app, "lobby", 3).await;
-        assert_eq!(app.server.subscriber_count("user:bob"), 1);
+        let app = TestServer::start(super::app()).await;
+        let mut ada = app.ws("/ws?name=ada").await;
+        let mut bob = app.ws("/ws?name=bob").await;
+        let mut cy = app.ws("/ws?name=cy").await;
+        app.wait_subscribers("lobby", 3).await;
+        assert_eq!(app.server().subscriber_count("user:bob"), 1);
 
         // The lobby: everybody else.
-        ws_send(&mut ada, WsMessage::text("hello")).await;
-        assert_eq!(ws_text(&mut bob).await, "ada: hello");
-        assert_eq!(ws_text(&mut cy).await, "ada: hello");
+        ada.send("hello").await;
+        bob.expect_text("ada: hello").await;
+        cy.expect_text("ada: hello").await;
 
         // bob moves to games; ada follows and bob is told.
-        ws_send(&mut bob, WsMessage::text("/join games")).await;
-        assert_eq!(ws_text(&mut bob).await, "Joined room: games");
-        members(&app, "lobby", 2).await;
-        ws_send(&mut ada, WsMessage::text("/join games")).await;
-        assert_eq!(ws_text(&mut ada).await, "Joined room: games");
-        assert_eq!(ws_text(&mut bob).await, "ada joined the room");
+        bob.send("/join games").await;
+        bob.expect_text("Joined room: games").await;
+        app.wait_subscribers("lobby", 2).await;
+        ada.send("/join games").await;
+        ada.expect_text("Joined room: games").await;
+        bob.expect_text("ada joined the room").await;
 
         // Room messages stay in the room: cy (still in the lobby) hears nothing.
-        ws_send(&mut bob, WsMessage::text("gg")).await;
-        assert_eq!(ws_text(&mut ada).await, "bob: gg");
-        silent(&mut cy).await;
+        bob.send("gg").await;
+        ada.expect_text("bob: gg").await;
+        cy.expect_silence(QUIET).await;
 
         // A whisper reaches only its addressee, wherever they are.
-        ws_send(&mut cy, WsMessage::text("/whisper ada psst, over here")).await;
-        assert_eq!(ws_text(&mut ada).await, "[PM from cy]: psst, over here");
-        silent(&mut bob).await;
+        cy.send("/whisper ada psst, over here").await;
+        ada.expect_text("[PM from cy]: psst, over here").await;
+        bob.expect_silence(QUIET).await;
 
         // Leaving: the counts follow.
         drop((ada, bob));
-        members(&app, "games", 0).await;
-        members(&app, "user:ada", 0).await;
-        drop(cy);
+        app.wait_subscribers("games", 0).await;
+        app.wait_subscribers("user:ada", 0).await;
+        cy.close().await;
         app.stop().await;
     }
 }

@@ -88,6 +88,29 @@ impl TestServer {
         &self.server
     }
 
+    /// Waits until `topic` has exactly `count` subscribers: sockets subscribe in `open` and
+    /// leave when they close, both after the client has moved on.
+    ///
+    /// # Panics
+    ///
+    /// If the count is still different after 5 s; the message says what it was.
+    pub async fn wait_subscribers(&self, topic: &str, count: usize) {
+        let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+        loop {
+            let now = self.server.subscriber_count(topic);
+            if now == count {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!(
+                    "expected {count} subscribers to {topic:?}, \
+                     still {now} after {DEFAULT_TIMEOUT:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// `http://127.0.0.1:PORT` followed by `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
