@@ -61,6 +61,8 @@ pub mod guide {
     pub mod serving {}
     #[doc = include_str!("../docs/websockets.md")]
     pub mod websockets {}
+    #[doc = include_str!("../docs/testing.md")]
+    pub mod testing {}
 }
 
 /// Everything a handler file usually needs: `use hyperbun::prelude::*;`.

@@ -42,6 +42,7 @@ const DEFLATE_OFFER: &str = "permessage-deflate; client_max_window_bits";
 /// assert_eq!(ws.protocol(), Some("chat.v2"));
 /// # Ok(())
 /// # }
+/// # let _ = run;
 /// ```
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until .connect().await"]

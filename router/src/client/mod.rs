@@ -12,8 +12,7 @@
 //! headers and body, so `401`, `403` or `426` answers can be checked like any response.
 //!
 //! ```no_run
-//! use hyperbun::client::{ClientBuilder, ConnectError};
-//! use hyperbun::Message;
+//! use hyperbun::client::ClientBuilder;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut ws = ClientBuilder::new("ws://127.0.0.1:3000/ws?name=ada")
@@ -31,6 +30,7 @@
 //! ws.close(1000, "done").await?;
 //! # Ok(())
 //! # }
+//! # let _ = run;
 //! ```
 //!
 //! Each call does its own I/O: [`send`](WebSocketClient::send) writes the frame before it
@@ -68,10 +68,12 @@ const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
 /// (with its status) or answers it wrongly.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), hyperbun::client::ConnectError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let mut ws = hyperbun::client::connect("ws://127.0.0.1:3000/ws").await?;
+/// ws.send_text("hello").await?;
 /// # Ok(())
 /// # }
+/// # let _ = run;
 /// ```
 pub async fn connect(url: &str) -> Result<WebSocketClient, ConnectError> {
     ClientBuilder::new(url).connect().await
