@@ -25,7 +25,7 @@ struct User {
 /// The room.
 struct Chat;
 
-#[websocket("/ws", data = User, publish_to_self = true)]
+#[websocket("/ws", data = User, publish_to_self = true, per_message_deflate = true)]
 impl Chat {
     fn open(ws: &mut WebSocket<User>) {
         ws.subscribe("chat").expect("`chat` is a topic");
@@ -128,37 +128,39 @@ $("say").onsubmit = (e) => {
 </html>
 "#;
 
+/// The page in two headless Chromium tabs (WebDriver); installs Chromium when missing.
+#[cfg(test)]
+#[path = "chat_browser_test.rs"]
+mod browser_test;
+
 #[cfg(test)]
 mod tests {
-    use hyperbun_tests::{get, spawn, within, ws_connect, ws_send, ws_text, WsMessage};
+    use hyperbun::test::TestServer;
 
     #[tokio::test]
     async fn join_talk_count_and_leave() {
-        let app = spawn(super::app()).await;
-        let page = get(app.addr, "/").await;
-        assert!(page.header("content-type").starts_with("text/html"));
+        let app = TestServer::start(super::app()).await;
+        let page = app.get("/").await;
+        assert!(page
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")));
         assert!(page.text().contains("new WebSocket("));
 
-        let mut ada = ws_connect(app.addr, "/ws?name=ada").await;
-        assert_eq!(
-            ws_text(&mut ada).await,
-            "ada joined",
-            "the newcomer is told too"
-        );
-        let mut anon = ws_connect(app.addr, "/ws").await;
-        assert_eq!(ws_text(&mut anon).await, "Anonymous joined");
-        assert_eq!(ws_text(&mut ada).await, "Anonymous joined");
-        assert_eq!(get(app.addr, "/room-stats").await.text(), r#"{"chat":2}"#);
+        let mut ada = app.ws("/ws?name=ada").await;
+        ada.expect_text("ada joined").await; // the newcomer is told too
+        let mut anon = app.ws("/ws").await;
+        anon.expect_text("Anonymous joined").await;
+        ada.expect_text("Anonymous joined").await;
+        assert_eq!(app.get("/room-stats").await.text(), r#"{"chat":2}"#);
 
-        ws_send(&mut anon, WsMessage::text("hi")).await;
-        assert_eq!(ws_text(&mut anon).await, "Anonymous: hi");
-        assert_eq!(ws_text(&mut ada).await, "Anonymous: hi");
+        anon.send("hi").await;
+        anon.expect_text("Anonymous: hi").await;
+        ada.expect_text("Anonymous: hi").await;
 
-        within("close", anon.close(None)).await.expect("close");
-        drop(anon);
-        assert_eq!(ws_text(&mut ada).await, "Anonymous left");
-        assert_eq!(get(app.addr, "/room-stats").await.text(), r#"{"chat":1}"#);
-        drop(ada);
+        anon.close().await;
+        ada.expect_text("Anonymous left").await;
+        assert_eq!(app.get("/room-stats").await.text(), r#"{"chat":1}"#);
+        ada.close().await;
         app.stop().await;
     }
 }
