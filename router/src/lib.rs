@@ -61,6 +61,14 @@ pub mod guide {
     pub mod serving {}
     #[doc = include_str!("../docs/websockets.md")]
     pub mod websockets {}
+    #[doc = include_str!("../docs/pubsub.md")]
+    pub mod pubsub {}
+    #[doc = include_str!("../docs/compression.md")]
+    pub mod compression {}
+    #[doc = include_str!("../docs/middleware.md")]
+    pub mod middleware {}
+    #[doc = include_str!("../docs/scaling.md")]
+    pub mod scaling {}
     #[doc = include_str!("../docs/testing.md")]
     pub mod testing {}
 }
