@@ -156,7 +156,8 @@ impl SocketOptions {
         self
     }
 
-    /// Adds a header to every `101 Switching Protocols` response of this route.
+    /// Adds a header to every `101 Switching Protocols` response of this route (default:
+    /// none besides the handshake's own).
     ///
     /// # Panics
     ///
