@@ -46,9 +46,9 @@ use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::ws::deflate::codec::{self, InflateFailure};
+use crate::ws::deflate::codec;
 use crate::ws::frame::{self, CloseReason, Decoder, Event, OpCode};
-use crate::ws::{Message, Utf8Bytes};
+use crate::ws::Message;
 
 pub use connect::ClientBuilder;
 pub use error::{ClientError, ConnectError};
@@ -422,36 +422,10 @@ impl WebSocketClient {
                 reason: "compressed message without permessage-deflate",
             });
         };
-        let mut out = BytesMut::new();
-        match deflate
-            .decompressor
-            .decompress(payload, self.max_message_size, &mut out)
-        {
-            Ok(()) => {}
-            Err(InflateFailure::TooLarge) => {
-                return Err(CloseReason {
-                    code: 1009,
-                    reason: "message too big once inflated",
-                })
-            }
-            Err(InflateFailure::Invalid) => {
-                return Err(CloseReason {
-                    code: 1007,
-                    reason: "invalid compressed data",
-                })
-            }
-        }
-        let bytes = out.freeze();
-        if !text {
-            return Ok(Message::Binary(bytes));
-        }
-        match std::str::from_utf8(&bytes) {
-            Ok(_) => Ok(Message::Text(Utf8Bytes::from_validated(bytes))),
-            Err(_) => Err(CloseReason {
-                code: 1007,
-                reason: "invalid UTF-8 in a text message",
-            }),
-        }
+        let limit = self.max_message_size;
+        codec::inflate_message(text, |out| {
+            deflate.decompressor.decompress(payload, limit, out)
+        })
     }
 }
 

@@ -25,7 +25,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::server::panic_message;
-use crate::ws::deflate::codec::InflateFailure;
+use crate::ws::deflate::codec;
 use crate::ws::deflate::negotiate::Agreed;
 use crate::ws::deflate::{Receiver, Sender};
 use crate::ws::frame::{CloseReason, Decoder, Event, OpCode};
@@ -33,7 +33,7 @@ use crate::ws::handlers::SocketHandlers;
 use crate::ws::idle::{IdleAction, IdleState};
 use crate::ws::socket::{Conn, Payload, SocketShared};
 use crate::ws::spare;
-use crate::ws::{Message, ReadyState, Utf8Bytes, WebSocket, WebSocketError};
+use crate::ws::{Message, ReadyState, WebSocket, WebSocketError};
 use crate::Server;
 
 /// How long a closing handshake may take: after our close frame is written, the peer has this
@@ -375,35 +375,8 @@ impl Driver {
                 reason: "compressed frame without permessage-deflate",
             });
         };
-        let mut out = BytesMut::new();
         let limit = self.shared.options.max_payload_length;
-        match receiver.inflate(payload, limit, &mut out) {
-            Ok(()) => {}
-            Err(InflateFailure::TooLarge) => {
-                return Err(CloseReason {
-                    code: 1009,
-                    reason: "message too big once inflated",
-                })
-            }
-            Err(InflateFailure::Invalid) => {
-                return Err(CloseReason {
-                    code: 1007,
-                    reason: "invalid compressed data",
-                })
-            }
-        }
-        let bytes = out.freeze();
-        if text {
-            if std::str::from_utf8(&bytes).is_err() {
-                return Err(CloseReason {
-                    code: 1007,
-                    reason: "invalid UTF-8 in a text message",
-                });
-            }
-            Ok(Message::Text(Utf8Bytes::from_validated(bytes)))
-        } else {
-            Ok(Message::Binary(bytes))
-        }
+        codec::inflate_message(text, |out| receiver.inflate(payload, limit, out))
     }
 
     async fn protocol_failed<S: SocketHandlers>(

@@ -11,6 +11,9 @@ use std::cell::RefCell;
 use bytes::BytesMut;
 use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Inflate, InflateFlush, Method, Status};
 
+use crate::ws::frame::CloseReason;
+use crate::ws::{Message, Utf8Bytes};
+
 /// What a sync flush ends with (RFC 7692 §7.2.1).
 const FLUSH_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
@@ -30,6 +33,37 @@ pub(crate) enum InflateFailure {
     TooLarge,
     /// The data is not valid deflate (`1007`).
     Invalid,
+}
+
+/// A received compressed message, inflated by `inflate` (which appends it to the buffer it is
+/// given), as a [`Message`]: past the size limit it is `1009`, bad deflate data or text that
+/// is not UTF-8 `1007`. Server and client both read compressed messages through this.
+pub(crate) fn inflate_message(
+    text: bool,
+    inflate: impl FnOnce(&mut BytesMut) -> Result<(), InflateFailure>,
+) -> Result<Message, CloseReason> {
+    let mut out = BytesMut::new();
+    inflate(&mut out).map_err(|failure| match failure {
+        InflateFailure::TooLarge => CloseReason {
+            code: 1009,
+            reason: "message too big once inflated",
+        },
+        InflateFailure::Invalid => CloseReason {
+            code: 1007,
+            reason: "invalid compressed data",
+        },
+    })?;
+    let bytes = out.freeze();
+    if !text {
+        return Ok(Message::Binary(bytes));
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(_) => Ok(Message::Text(Utf8Bytes::from_validated(bytes))),
+        Err(_) => Err(CloseReason {
+            code: 1007,
+            reason: "invalid UTF-8 in a text message",
+        }),
+    }
 }
 
 /// A deflate compressor for one direction of one socket, or shared by a thread.
