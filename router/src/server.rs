@@ -123,6 +123,57 @@ impl Router {
 
 /// A handle to a running server: cheap to clone, usable from any task, and available to
 /// handlers as an extractor.
+///
+/// # Examples
+///
+/// A background task and a route publish through it; the route reports the counts.
+///
+/// ```
+/// use std::time::Duration;
+/// use hyperbun::prelude::*;
+/// use hyperbun::test::TestServer;
+///
+/// struct Ticker;
+///
+/// #[websocket("/ticks")]
+/// impl Ticker {
+///     fn open(ws: &mut WebSocket) {
+///         ws.subscribe("ticks").expect("a topic");
+///     }
+///     fn message(_ws: &mut WebSocket, _msg: Message) {}
+/// }
+///
+/// #[get("/stats")]
+/// async fn stats(server: Server) -> Json<Value> {
+///     Json(json!({
+///         "ticks": server.subscriber_count("ticks"),
+///         "topics": server.topic_count(),
+///         "sockets": server.pending_websockets(),
+///     }))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app = TestServer::start(hyperbun::router![Ticker, stats]).await;
+/// let server = app.server().clone();
+/// let mut ws = app.ws("/ticks").await;
+/// app.wait_subscribers("ticks", 1).await;
+/// tokio::spawn(async move {
+///     for n in 1..=3 {
+///         server.publish("ticks", format!("tick {n}")).expect("a topic");
+///         tokio::time::sleep(Duration::from_millis(10)).await;
+///     }
+/// });
+/// for n in 1..=3 {
+///     ws.expect_text(&format!("tick {n}")).await;
+/// }
+/// let stats = app.get("/stats").await.json::<Value>();
+/// assert_eq!(stats, json!({ "ticks": 1, "topics": 1, "sockets": 1 }));
+/// assert_eq!(app.server().topics(), ["ticks"]);
+/// ws.close().await;
+/// app.stop().await;                                // graceful: sockets get 1001 first
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Server {
     shared: Arc<Shared>,

@@ -31,6 +31,29 @@ use crate::{Request, Response, ServerConfig};
 ///
 /// Cheap to clone. Serve it with [`serve`](Router::serve) (binds `0.0.0.0:port`),
 /// [`bind`](Router::bind) or [`listen`](Router::listen).
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::prelude::*;
+///
+/// #[get("/")]
+/// async fn index() -> &'static str {
+///     "hi"
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let router = hyperbun::router![index]
+///     .config(ServerConfig::default().max_request_body_size(1 << 20));
+/// // `router.serve(3000).await` in `main`; here on a free port of 127.0.0.1:
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let server = router.listen(listener)?;
+/// assert_ne!(server.local_addr().port(), 0);
+/// server.stop().await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Router {
     pub(crate) table: Arc<RouteTable>,

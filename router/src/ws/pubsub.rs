@@ -50,6 +50,18 @@ pub(crate) const LOG_CAPACITY: usize = 64 * 1024;
 pub(crate) const LOGGED_FRAME_LIMIT: usize = 4 * 1024;
 
 /// Why a topic was refused.
+///
+/// ```
+/// # use hyperbun::TopicError;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let app = hyperbun::test::TestServer::start(hyperbun::router![]).await;
+/// # let server = app.server();
+/// assert_eq!(server.publish("", "news").unwrap_err(), TopicError::Empty);
+/// assert_eq!(server.publish("news", "nobody listens").unwrap().delivered, 0);
+/// # app.stop().await;
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TopicError {
@@ -66,6 +78,45 @@ pub enum TopicError {
 /// the message again to every subscriber that already had it. These counts say exactly who got
 /// what: retry nothing for `delivered` and `backpressured` (both queued it), and know that
 /// `dropped` subscribers missed it.
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::prelude::*;
+/// use hyperbun::test::TestServer;
+///
+/// struct Room;
+///
+/// #[websocket("/room")]
+/// impl Room {
+///     fn open(ws: &mut WebSocket) {
+///         ws.subscribe("room").expect("a topic");
+///     }
+///     fn message(ws: &mut WebSocket, msg: Message) {
+///         let result = ws.publish("room", msg).expect("a topic");
+///         // Everybody else got it queued, nobody is at the limit, nobody missed it.
+///         let report = (result.delivered, result.backpressured, result.dropped, result.queued());
+///         ws.send(format!("{report:?}"));
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app = TestServer::start(hyperbun::router![Room]).await;
+/// let mut ada = app.ws("/room").await;
+/// let mut bob = app.ws("/room").await;
+/// let mut cy = app.ws("/room").await;
+/// app.wait_subscribers("room", 3).await;
+/// ada.send("hello").await;
+/// ada.expect_text("(2, 0, 0, 2)").await;         // bob and cy; not the sender
+/// bob.expect_text("hello").await;
+/// cy.expect_text("hello").await;
+/// for mut ws in [ada, bob, cy] {
+///     ws.close().await;
+/// }
+/// app.stop().await;
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct PublishResult {
     /// Subscribers that got the message queued, below their backpressure limit.
