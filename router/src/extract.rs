@@ -110,6 +110,48 @@ pub trait FromRequestParts: Sized {
 
 /// An extractor that may consume the whole request, body included. Only a handler's last
 /// argument may use one. Every [`FromRequestParts`] type is one too.
+///
+/// # Examples
+///
+/// A body extractor: lines of text, at most 100 of them.
+///
+/// ```
+/// use hyperbun::extract::{FromRequest, RequestContext};
+/// use hyperbun::prelude::*;
+/// use hyperbun::test::TestServer;
+/// use http_body_util::BodyExt;
+///
+/// struct Lines(Vec<String>);
+///
+/// impl FromRequest for Lines {
+///     type Rejection = (StatusCode, String);
+///
+///     async fn from_request(req: Request, _cx: &RequestContext) -> Result<Self, Self::Rejection> {
+///         let bad = |why: String| (StatusCode::BAD_REQUEST, why);
+///         let body = req.into_body().collect().await.map_err(|e| bad(e.to_string()))?;
+///         let text = String::from_utf8(body.to_bytes().to_vec()).map_err(|e| bad(e.to_string()))?;
+///         let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+///         if lines.len() > 100 {
+///             return Err(bad(format!("{} lines; at most 100", lines.len())));
+///         }
+///         Ok(Lines(lines))
+///     }
+/// }
+///
+/// #[post("/count")]
+/// async fn count(lines: Lines) -> String {
+///     lines.0.len().to_string()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app = TestServer::start(hyperbun::router![count]).await;
+/// let body = Bytes::from("a\nb\nc");
+/// let answer = app.request(Method::POST, "/count", HeaderMap::new(), body).await;
+/// assert_eq!(answer.text(), "3");
+/// app.stop().await;
+/// # }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
     label = "not a path parameter, and not an extractor",

@@ -109,6 +109,46 @@ trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
 
 /// An open WebSocket connection to a server. See the [module docs](self).
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::client::{connect, ClientEvent, CloseFrame};
+/// use hyperbun::prelude::*;
+/// use hyperbun::test::TestServer;
+///
+/// struct Shout;
+///
+/// #[websocket("/shout")]
+/// impl Shout {
+///     fn message(ws: &mut WebSocket, msg: Message) {
+///         match msg.as_text() {
+///             Some("bye") => ws.close(4000, "see you"),
+///             Some(text) => {
+///                 ws.send(text.to_uppercase());
+///             }
+///             None => {}
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let app = TestServer::start(hyperbun::router![Shout]).await;
+/// # let url = app.ws_url("/shout");
+/// let mut ws = connect(&url).await?;           // e.g. "ws://127.0.0.1:3000/shout"
+/// ws.send("hello").await?;
+/// assert_eq!(ws.recv().await?, Some(Message::text("HELLO")));
+/// ws.ping(b"still there?").await?;
+/// assert_eq!(ws.next_event().await?, ClientEvent::Pong(Bytes::from_static(b"still there?")));
+/// ws.send("bye").await?;
+/// assert_eq!(ws.recv().await?, None);            // the server closed; we answered
+/// let close = CloseFrame { code: 4000, reason: "see you".into() };
+/// assert_eq!(ws.close_frame(), Some(Some(&close)));
+/// # app.stop().await;
+/// # Ok(())
+/// # }
+/// ```
 pub struct WebSocketClient {
     stream: Box<dyn Stream>,
     read_buf: BytesMut,

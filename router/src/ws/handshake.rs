@@ -81,6 +81,47 @@ const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// [`Display`](std::fmt::Display) text as a `text/plain` body, and the headers the status
 /// calls for: `Allow: GET` with `405`, `Upgrade: websocket` and `Connection: Upgrade` with
 /// `426`, plus `Sec-WebSocket-Version: 13` when the version was wrong.
+///
+/// # Examples
+///
+/// A route that upgrades by hand answers a request that is no WebSocket handshake with the
+/// error's own response:
+///
+/// ```
+/// use hyperbun::prelude::*;
+/// use hyperbun::test::TestServer;
+///
+/// struct Echo;
+///
+/// #[websocket("/echo-socket")]
+/// impl Echo {
+///     fn message(ws: &mut WebSocket, msg: Message) {
+///         ws.send(msg);
+///     }
+/// }
+///
+/// #[get("/manual")]
+/// async fn manual(server: Server, req: Request) -> Response {
+///     match server.upgrade::<Echo>(req, [("x-upgraded", "by hand")], ()) {
+///         Ok(switching) => switching,
+///         Err(error) => error.into_response(), // e.g. 426 with `Upgrade: websocket`
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app = TestServer::start(hyperbun::router![Echo, manual]).await;
+/// let plain = app.get("/manual").await;
+/// assert_eq!(plain.status, StatusCode::UPGRADE_REQUIRED);
+/// assert_eq!(plain.header("upgrade"), Some("websocket"));
+/// let mut ws = app.ws("/manual").await;
+/// assert_eq!(ws.client().response_headers()["x-upgraded"], "by hand");
+/// ws.send("hi").await;
+/// ws.expect_text("hi").await;
+/// ws.close().await;
+/// app.stop().await;
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UpgradeError {

@@ -40,6 +40,31 @@ pub use socket::{ReadyState, SendStatus, WebSocket};
 pub use upgrade::Upgrade;
 
 /// Why the `error` handler runs.
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::prelude::*;
+///
+/// struct Chat;
+///
+/// #[websocket("/chat")]
+/// impl Chat {
+///     fn message(ws: &mut WebSocket, msg: Message) {
+///         ws.send(msg);
+///     }
+///     fn error(ws: &mut WebSocket, error: &WebSocketError) {
+///         // `close` follows with the code: 1011 for a panic, 1002/1007/1009 for bad input.
+///         match error {
+///             WebSocketError::HandlerPanicked { handler, .. } => {
+///                 tracing::error!(%handler, peer = %ws.remote_addr(), "{error}")
+///             }
+///             _ => tracing::debug!(peer = %ws.remote_addr(), "{error}"),
+///         }
+///     }
+/// }
+/// # let _ = hyperbun::router![Chat];
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebSocketError {

@@ -87,6 +87,28 @@ impl SendStatus {
 }
 
 /// Where a socket is in its life, Bun's `readyState` (0–3).
+///
+/// ```
+/// use hyperbun::prelude::*;
+/// use hyperbun::ws::ReadyState;
+///
+/// struct Chat;
+///
+/// #[websocket("/chat")]
+/// impl Chat {
+///     fn message(ws: &mut WebSocket, msg: Message) {
+///         assert_eq!(ws.ready_state(), ReadyState::Open);
+///         if msg.as_text() == Some("bye") {
+///             ws.close(1000, "bye");
+///             assert_eq!(ws.ready_state(), ReadyState::Closing); // sends are dropped now
+///         }
+///     }
+///     fn close(ws: &mut WebSocket, _code: u16, _reason: &str) {
+///         assert_eq!(ws.ready_state(), ReadyState::Closed);
+///     }
+/// }
+/// # let _ = hyperbun::router![Chat];
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReadyState {
     /// Not yet open (never seen by handlers: `open` runs once the socket is open).
