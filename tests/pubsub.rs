@@ -4,11 +4,9 @@
 //! is closed with `1008`), and the empty topic.
 
 use hyperbun::prelude::*;
+use hyperbun::test::TestServer;
 use hyperbun::{PublishResult, TopicError};
-use hyperbun_tests::{
-    get, journal, spawn, wait_subscribers, within, ws_connect, ws_send, ws_text, RawWs, TestServer,
-    WsMessage,
-};
+use hyperbun_tests::{journal, within, RawWs};
 
 #[derive(Debug, Default)]
 struct Member {
@@ -201,7 +199,7 @@ async fn say(topic: String, text: String, server: Server) -> String {
 }
 
 async fn start() -> TestServer {
-    spawn(hyperbun::router![
+    TestServer::start(hyperbun::router![
         Room,
         room_hook,
         Echoing,
@@ -217,7 +215,7 @@ async fn start() -> TestServer {
 }
 
 async fn count_of(app: &TestServer, topic: &str) -> usize {
-    get(app.addr, &format!("/count/{topic}"))
+    app.get(&format!("/count/{topic}"))
         .await
         .text()
         .parse()
@@ -226,24 +224,24 @@ async fn count_of(app: &TestServer, topic: &str) -> usize {
 
 /// Waits until `topic` has `n` subscribers.
 async fn until_count(app: &TestServer, topic: &str, n: usize) {
-    wait_subscribers(&app.server, topic, n).await;
+    app.wait_subscribers(topic, n).await;
 }
 
 #[tokio::test]
 async fn publish_reaches_every_subscriber_but_the_sender() {
     let app = start().await;
-    let mut a = ws_connect(app.addr, "/room?room=lobby").await;
-    let mut b = ws_connect(app.addr, "/room?room=lobby").await;
-    let mut c = ws_connect(app.addr, "/room?room=lobby").await;
+    let mut a = app.ws("/room?room=lobby").await;
+    let mut b = app.ws("/room?room=lobby").await;
+    let mut c = app.ws("/room?room=lobby").await;
     until_count(&app, "lobby", 3).await;
     assert_eq!(
         journal::wait("lobby", 3).await[0],
         "joined Ok(true) Ok(false)"
     );
 
-    ws_send(&mut a, WsMessage::text("hi from a")).await;
-    assert_eq!(ws_text(&mut b).await, "hi from a");
-    assert_eq!(ws_text(&mut c).await, "hi from a");
+    a.send("hi from a").await;
+    b.expect_text("hi from a").await;
+    c.expect_text("hi from a").await;
     let results = journal::wait("lobby-results", 1).await;
     assert_eq!(
         results[0],
@@ -251,25 +249,25 @@ async fn publish_reaches_every_subscriber_but_the_sender() {
     );
 
     // The sender got nothing: the next thing it reads is its own command's answer.
-    ws_send(&mut a, WsMessage::text("topics")).await;
-    assert_eq!(ws_text(&mut a).await, r#"["lobby"] true"#);
+    a.send("topics").await;
+    a.expect_text(r#"["lobby"] true"#).await;
 
     // From an HTTP route, through the Server handle: everyone, text.
-    let reply = get(app.addr, "/say/lobby/hello").await;
+    let reply = app.get("/say/lobby/hello").await;
     assert_eq!(
         reply.text(),
         "PublishResult { delivered: 3, backpressured: 0, dropped: 0 }"
     );
     for ws in [&mut a, &mut b, &mut c] {
-        assert_eq!(ws_text(ws).await, "hello");
+        ws.expect_text("hello").await;
     }
     // A topic nobody is on.
     assert_eq!(
-        get(app.addr, "/say/nobody/x").await.text(),
+        app.get("/say/nobody/x").await.text(),
         "PublishResult { delivered: 0, backpressured: 0, dropped: 0 }"
     );
-    assert_eq!(app.server.topic_count(), 1);
-    assert_eq!(app.server.topics(), ["lobby"]);
+    assert_eq!(app.server().topic_count(), 1);
+    assert_eq!(app.server().topics(), ["lobby"]);
     drop((a, b, c));
     app.stop().await;
 }
@@ -278,12 +276,12 @@ async fn publish_reaches_every_subscriber_but_the_sender() {
 async fn topics_are_any_utf8() {
     let app = start().await;
     let topic = "salle été ☕";
-    let mut a = ws_connect(app.addr, "/room?room=salle%20%C3%A9t%C3%A9%20%E2%98%95").await;
-    let mut b = ws_connect(app.addr, "/room?room=salle%20%C3%A9t%C3%A9%20%E2%98%95").await;
+    let mut a = app.ws("/room?room=salle%20%C3%A9t%C3%A9%20%E2%98%95").await;
+    let mut b = app.ws("/room?room=salle%20%C3%A9t%C3%A9%20%E2%98%95").await;
     until_count(&app, topic, 2).await;
-    ws_send(&mut a, WsMessage::text("bonjour")).await;
-    assert_eq!(ws_text(&mut b).await, "bonjour");
-    assert_eq!(app.server.topics(), [topic]);
+    a.send("bonjour").await;
+    b.expect_text("bonjour").await;
+    assert_eq!(app.server().topics(), [topic]);
     drop((a, b));
     app.stop().await;
 }
@@ -291,12 +289,12 @@ async fn topics_are_any_utf8() {
 #[tokio::test]
 async fn publish_to_self_includes_the_sender() {
     let app = start().await;
-    let mut a = ws_connect(app.addr, "/echoing").await;
-    let mut b = ws_connect(app.addr, "/echoing").await;
+    let mut a = app.ws("/echoing").await;
+    let mut b = app.ws("/echoing").await;
     until_count(&app, "echoing", 2).await;
-    ws_send(&mut a, WsMessage::text("both")).await;
-    assert_eq!(ws_text(&mut a).await, "both");
-    assert_eq!(ws_text(&mut b).await, "both");
+    a.send("both").await;
+    a.expect_text("both").await;
+    b.expect_text("both").await;
     drop((a, b));
     app.stop().await;
 }
@@ -304,14 +302,14 @@ async fn publish_to_self_includes_the_sender() {
 #[tokio::test]
 async fn a_send_after_a_publish_never_overtakes_it() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/ordered").await;
+    let mut ws = app.ws("/ordered").await;
     until_count(&app, "ordered", 1).await;
     for i in 0..50 {
-        ws_send(&mut ws, WsMessage::text(format!("m{i}"))).await;
+        ws.send(format!("m{i}")).await;
     }
     for i in 0..50 {
-        assert_eq!(ws_text(&mut ws).await, format!("m{i}"));
-        assert_eq!(ws_text(&mut ws).await, "after");
+        ws.expect_text(&format!("m{i}")).await;
+        ws.expect_text("after").await;
     }
     drop(ws);
     app.stop().await;
@@ -320,31 +318,31 @@ async fn a_send_after_a_publish_never_overtakes_it() {
 #[tokio::test]
 async fn order_holds_across_topics_sizes_direct_sends_and_full_logs() {
     let app = start().await;
-    let mut both = ws_connect(app.addr, "/sequence?topics=seq-a,seq-b").await;
-    let mut only_a = ws_connect(app.addr, "/sequence?topics=seq-a").await;
-    let mut only_b = ws_connect(app.addr, "/sequence?topics=seq-b").await;
+    let mut both = app.ws("/sequence?topics=seq-a,seq-b").await;
+    let mut only_a = app.ws("/sequence?topics=seq-a").await;
+    let mut only_b = app.ws("/sequence?topics=seq-b").await;
     until_count(&app, "seq-a", 2).await;
     until_count(&app, "seq-b", 2).await;
     // Two runs: the second starts on logs the first left behind.
-    for run in 0..2 {
-        ws_send(&mut both, WsMessage::text("go")).await;
+    for _ in 0..2 {
+        both.send("go").await;
         for i in 0..SEQUENCE {
             let (target, text) = sequence_item(i);
-            assert_eq!(ws_text(&mut both).await, text, "run {run}: the publisher");
+            both.expect_text(&text).await;
             match target {
-                "seq-a" => assert_eq!(ws_text(&mut only_a).await, text, "run {run}: on a"),
-                "seq-b" => assert_eq!(ws_text(&mut only_b).await, text, "run {run}: on b"),
+                "seq-a" => only_a.expect_text(&text).await,
+                "seq-b" => only_b.expect_text(&text).await,
                 _ => {}
             }
         }
     }
     // Nothing else arrived: the next message on each is the answer to a fresh publish.
-    get(app.addr, "/say/seq-a/end").await;
-    get(app.addr, "/say/seq-b/end").await;
-    assert_eq!(ws_text(&mut both).await, "end");
-    assert_eq!(ws_text(&mut both).await, "end");
-    assert_eq!(ws_text(&mut only_a).await, "end");
-    assert_eq!(ws_text(&mut only_b).await, "end");
+    app.get("/say/seq-a/end").await;
+    app.get("/say/seq-b/end").await;
+    both.expect_text("end").await;
+    both.expect_text("end").await;
+    only_a.expect_text("end").await;
+    only_b.expect_text("end").await;
     drop((both, only_a, only_b));
     app.stop().await;
 }
@@ -352,18 +350,18 @@ async fn order_holds_across_topics_sizes_direct_sends_and_full_logs() {
 #[tokio::test]
 async fn unsubscribe_and_the_empty_topic() {
     let app = start().await;
-    let mut a = ws_connect(app.addr, "/room?room=quiet").await;
+    let mut a = app.ws("/room?room=quiet").await;
     until_count(&app, "quiet", 1).await;
-    ws_send(&mut a, WsMessage::text("leave")).await;
-    assert_eq!(ws_text(&mut a).await, "left Ok(true) Ok(false) false");
+    a.send("leave").await;
+    a.expect_text("left Ok(true) Ok(false) false").await;
     assert_eq!(count_of(&app, "quiet").await, 0);
-    assert_eq!(app.server.topic_count(), 0, "an emptied topic is freed");
+    assert_eq!(app.server().topic_count(), 0, "an emptied topic is freed");
 
-    ws_send(&mut a, WsMessage::text("empty")).await;
-    assert_eq!(ws_text(&mut a).await, "Err(Empty) Err(Empty)");
-    assert_eq!(get(app.addr, "/say/%20/x").await.status, StatusCode::OK);
+    a.send("empty").await;
+    a.expect_text("Err(Empty) Err(Empty)").await;
+    assert_eq!(app.get("/say/%20/x").await.status, StatusCode::OK);
     assert_eq!(
-        app.server.publish("", "x"),
+        app.server().publish("", "x"),
         Err(TopicError::Empty),
         "the server refuses it too"
     );
@@ -378,22 +376,22 @@ async fn counts_stay_exact_under_churn() {
     let mut abrupt = Vec::new();
     for i in 0..30 {
         if i % 2 == 0 {
-            graceful.push(ws_connect(app.addr, "/room?room=churn").await);
+            graceful.push(app.ws("/room?room=churn").await);
         } else {
-            abrupt.push(RawWs::connect(app.addr, "/room?room=churn").await);
+            abrupt.push(RawWs::connect(app.addr(), "/room?room=churn").await);
         }
     }
     until_count(&app, "churn", 30).await;
     drop(abrupt.drain(..10));
     until_count(&app, "churn", 20).await;
     for mut ws in graceful.drain(..10) {
-        within("close", ws.close(None)).await.expect("close");
+        ws.close().await;
     }
     until_count(&app, "churn", 10).await;
     drop(abrupt);
     drop(graceful);
     until_count(&app, "churn", 0).await;
-    assert_eq!(app.server.topic_count(), 0);
+    assert_eq!(app.server().topic_count(), 0);
     app.stop().await;
 }
 
@@ -438,20 +436,19 @@ async fn slow_and_fast_subscribers(
     n: u32,
     size: usize,
 ) -> RawWs {
-    use futures_util::StreamExt;
-    let mut fast = ws_connect(app.addr, &format!("/room?room={topic}")).await;
+    let mut fast = app.ws(&format!("/room?room={topic}")).await;
     // A raw client that does not read.
-    let slow = RawWs::connect(app.addr, slow_path).await;
+    let slow = RawWs::connect(app.addr(), slow_path).await;
     until_count(app, topic, 2).await;
 
     // Published from a route while `fast` reads concurrently.
-    let addr = app.addr;
     let announce = format!("/announce/{topic}/{n}/{size}");
-    let publisher = tokio::spawn(async move { get(addr, &announce).await });
+    let addr = app.addr();
+    let publisher = tokio::spawn(async move { hyperbun_tests::get(addr, &announce).await });
     let mut next = 0u32;
     while next < n {
-        match within("fast subscriber", fast.next()).await {
-            Some(Ok(WsMessage::Binary(b))) => {
+        match fast.recv().await {
+            Message::Binary(b) => {
                 assert_eq!(
                     u32::from_be_bytes(b[..4].try_into().unwrap()),
                     next,
