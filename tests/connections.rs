@@ -426,7 +426,7 @@ async fn bind_serves_on_the_given_address_and_stop_is_idempotent() {
     let server = within("bind", hyperbun::router![peer].bind("127.0.0.1:0"))
         .await
         .expect("bind 127.0.0.1:0");
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().expect("a TCP address");
     assert!(addr.ip().is_loopback());
     assert_ne!(addr.port(), 0);
     assert_eq!(get(addr, "/peer").await.status, StatusCode::OK);

@@ -49,7 +49,7 @@ pub async fn spawn(router: Router) -> TestServer {
         .await
         .expect("bind 127.0.0.1:0");
     let server = router.listen(listener).expect("listen");
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().expect("a TCP address");
     TestServer { server, addr }
 }
 

@@ -55,7 +55,7 @@ impl Lifecycle {
                     "{:?} {:?} {}",
                     ws.ready_state(),
                     ws.protocol(),
-                    ws.remote_addr().ip()
+                    ws.remote_addr().ip().expect("a TCP peer")
                 );
                 ws.send(state);
             }

@@ -21,6 +21,7 @@ pub struct ServerConfig {
     pub(crate) max_request_body_size: usize,
     pub(crate) header_read_timeout: Option<Duration>,
     pub(crate) keep_alive: bool,
+    pub(crate) shutdown_grace: Duration,
 }
 
 impl Default for ServerConfig {
@@ -29,6 +30,7 @@ impl Default for ServerConfig {
             max_request_body_size: 128 * 1024 * 1024,
             header_read_timeout: Some(Duration::from_secs(10)),
             keep_alive: true,
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -61,6 +63,16 @@ impl ServerConfig {
         self.keep_alive = enabled;
         self
     }
+
+    /// How long [`Server::stop`](crate::Server::stop) lets requests in flight finish and
+    /// WebSockets close before it ends whatever is left: requests are dropped, handlers still
+    /// waiting are cancelled, sockets are cut and their `close` handlers run. Default:
+    /// **30 s** (actix-web's `shutdown_timeout`).
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -74,5 +86,6 @@ mod tests {
         assert_eq!(config.max_request_body_size, 128 * 1024 * 1024);
         assert_eq!(config.header_read_timeout, Some(Duration::from_secs(10)));
         assert!(config.keep_alive);
+        assert_eq!(config.shutdown_grace, Duration::from_secs(30));
     }
 }

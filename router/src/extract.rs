@@ -8,7 +8,6 @@
 //! `Form`, `Bytes`, `String`, [`Request`]). Both rules are checked at compile time.
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -16,39 +15,8 @@ use http::{header, HeaderMap, Method, StatusCode, Uri};
 use serde::de::DeserializeOwned;
 
 use crate::rejection::{body_error, BodyRejection, FormRejection, JsonRejection, QueryRejection};
-use crate::routing::PathParams;
-use crate::{Json, Request, Server};
-
-/// What the server knows about a request besides the request itself: the route's path
-/// parameters, the peer's address and the [`Server`] handle. Extractors receive it by
-/// reference.
-#[derive(Debug)]
-pub struct RequestContext {
-    pub(crate) params: PathParams,
-    pub(crate) server: Server,
-    pub(crate) remote_addr: SocketAddr,
-}
-
-impl RequestContext {
-    /// The handle of the server that received the request.
-    #[must_use]
-    pub fn server(&self) -> &Server {
-        &self.server
-    }
-
-    /// The address of the peer that sent the request.
-    #[must_use]
-    pub fn remote_addr(&self) -> SocketAddr {
-        self.remote_addr
-    }
-
-    /// The raw (still percent-encoded) value of the `index`-th parameter of the matched
-    /// route, counting from 0 in the order they appear in the route path.
-    #[must_use]
-    pub fn raw_param<'a>(&self, parts: &'a Parts, index: usize) -> Option<&'a str> {
-        self.params.get(parts.uri.path(), index)
-    }
-}
+pub use crate::routing::RequestContext;
+use crate::{Addr, Json, Request, Server};
 
 /// An extractor that reads only the request head, so any argument may use it.
 ///
@@ -230,10 +198,11 @@ from_parts! {
     /// The handle of the server that received the request.
     Server => |_parts, cx| cx.server.clone();
     /// The peer's address.
-    RemoteAddr => |_parts, cx| RemoteAddr(cx.remote_addr);
+    RemoteAddr => |_parts, cx| RemoteAddr(cx.remote_addr.clone());
 }
 
-/// The address of the client that sent the request (the TCP peer).
+/// The address of the client that sent the request: the TCP peer, or [`Addr::Unix`] on a
+/// [Unix socket](crate::Router::listen_unix).
 ///
 /// # Examples
 ///
@@ -246,8 +215,8 @@ from_parts! {
 /// }
 /// # fn main() { let _ = hyperbun::router![whoami]; }
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RemoteAddr(pub SocketAddr);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteAddr(pub Addr);
 
 /// The query string, deserialized with serde (`400 Bad Request` if it does not fit `T`).
 ///

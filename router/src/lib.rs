@@ -7,6 +7,7 @@
 #[allow(unused_extern_crates)]
 extern crate self as hyperbun;
 
+mod addr;
 mod body;
 pub mod client;
 mod config;
@@ -22,8 +23,11 @@ pub mod ws;
 pub mod __private {
     pub use crate::private::*;
 }
+mod panic;
 mod private;
+mod sync;
 
+pub use addr::Addr;
 pub use body::{Body, BodyError};
 pub use config::ServerConfig;
 pub use extract::{Form, Query, RemoteAddr};

@@ -74,7 +74,10 @@ impl TestServer {
         let server = router
             .listen(listener)
             .unwrap_or_else(|e| panic!("TestServer: cannot serve the router: {e}"));
-        let addr = server.local_addr();
+        let addr = server
+            .local_addr()
+            .tcp()
+            .expect("a TCP listener has a socket address");
         TestServer { server, addr }
     }
 

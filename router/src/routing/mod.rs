@@ -12,6 +12,7 @@
 //! 4. `OPTIONS` → `204 No Content` with an `Allow` header listing the path's methods;
 //! 5. otherwise → `405 Method Not Allowed` with the same `Allow` header.
 
+mod context;
 mod params;
 
 use std::fmt;
@@ -21,10 +22,10 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Method};
 
+pub use context::RequestContext;
 pub(crate) use params::{decode, invalid, PathParams};
 pub use params::{DescribeDisplay, DescribeOther, ParamError};
 
-use crate::extract::RequestContext;
 use crate::{Request, Response, ServerConfig};
 
 /// A set of routes, ready to serve: what [`router!`](crate::router) returns.
@@ -49,7 +50,7 @@ use crate::{Request, Response, ServerConfig};
 /// // `router.serve(3000).await` in `main`; here on a free port of 127.0.0.1:
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 /// let server = router.listen(listener)?;
-/// assert_ne!(server.local_addr().port(), 0);
+/// assert_ne!(server.local_addr().port(), Some(0));
 /// server.stop().await;
 /// # Ok(())
 /// # }

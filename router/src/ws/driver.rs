@@ -11,30 +11,30 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::Interest;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::server::panic_message;
+use crate::panic::panic_message;
 use crate::ws::deflate::codec;
 use crate::ws::deflate::negotiate::Agreed;
 use crate::ws::deflate::{Receiver, Sender};
 use crate::ws::frame::{CloseReason, Decoder, Event, OpCode};
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::idle::{IdleAction, IdleState};
-use crate::ws::socket::{Conn, Payload, SocketShared};
+use crate::ws::queue::Payload;
+use crate::ws::shared::SocketShared;
+use crate::ws::socket::Conn;
 use crate::ws::spare;
+use crate::ws::transport::Transport;
 use crate::ws::{Message, ReadyState, WebSocket, WebSocketError};
-use crate::Server;
+use crate::{Addr, Server};
 
 /// How long a closing handshake may take: after our close frame is written, the peer has this
 /// long to answer before the connection is dropped.
@@ -52,13 +52,13 @@ const READ_CHUNK: usize = 8 * 1024;
 /// returns the future that runs it. (Built outside the `async` block so the task stores each
 /// value once: an `async fn` keeps its arguments alongside the locals made from them.)
 pub(crate) fn run<S: SocketHandlers>(
-    stream: TcpStream,
+    transport: Box<dyn Transport>,
     leftover: Bytes,
     data: S::Data,
     server: Server,
-    remote_addr: SocketAddr,
+    remote_addr: Addr,
     negotiated: Negotiated,
-    stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<crate::server::Phase>,
 ) -> impl Future<Output = ()> + Send {
     let Negotiated { protocol, deflate } = negotiated;
     let options = S::options();
@@ -66,7 +66,7 @@ pub(crate) fn run<S: SocketHandlers>(
     let settings = &options.per_message_deflate;
     let sender = deflate.and_then(|agreed| Sender::new(settings, &agreed).map(Box::new));
     let receiver = deflate.map(|agreed| Receiver::new(settings, &agreed));
-    let shared = Arc::new(SocketShared::new(stream, idle, options, sender));
+    let shared = Arc::new(SocketShared::new(transport, idle, options, sender));
     let registration = server.register_socket(Arc::clone(&shared), stop);
     let ws = WebSocket {
         data,
@@ -140,8 +140,11 @@ struct Driver {
 
 /// What woke the driver.
 enum Wake {
-    Readable,
-    Writable,
+    /// Bytes arrived (or the stream ended, or reading failed).
+    Read(io::Result<usize>),
+    /// Everything queued has been written (or writing failed).
+    Written(io::Result<()>),
+    /// Another task raised a flag.
     Notified,
 }
 
@@ -149,9 +152,21 @@ impl Driver {
     /// Runs the connection until it ends; returns the code and reason for `close`.
     async fn drive<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>) -> (u16, Box<str>) {
         let ending = self.main_loop::<S>(ws).await;
+        let shared = Arc::clone(&self.shared);
         // Closing is rare next to reading and writing: its futures (timeouts, readiness) live
         // on the heap, so they do not enlarge every idle connection's task.
-        Box::pin(self.finish(ws, ending)).await
+        let mut finish = Box::pin(self.finish(ws, ending));
+        poll_fn(|cx| {
+            if let Poll::Ready(closed) = finish.as_mut().poll(cx) {
+                return Poll::Ready(closed);
+            }
+            if shared.poll_aborted(cx) {
+                // The server's grace period is over: no more waiting for the peer.
+                return Poll::Ready((1006, "".into()));
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     async fn finish<T>(&mut self, ws: &mut WebSocket<T>, ending: Ending) -> (u16, Box<str>) {
@@ -189,22 +204,23 @@ impl Driver {
             if let Some(ending) = self.after_handlers::<S>(ws).await {
                 return ending;
             }
-            let want_write = self.shared.has_pending();
             let wake = poll_fn(|cx| {
                 if self.shared.poll_woken(cx) {
                     return Poll::Ready(Wake::Notified);
                 }
-                if want_write && self.shared.stream.poll_write_ready(cx).is_ready() {
-                    return Poll::Ready(Wake::Writable);
+                if self.shared.has_pending() {
+                    if let Poll::Ready(written) = self.shared.poll_flush(cx) {
+                        return Poll::Ready(Wake::Written(written));
+                    }
                 }
-                if self.shared.stream.poll_read_ready(cx).is_ready() {
-                    return Poll::Ready(Wake::Readable);
-                }
-                Poll::Pending
+                poll_read(&*self.shared.transport, cx, &mut self.read_buf).map(Wake::Read)
             })
             .await;
             match wake {
                 Wake::Notified => {
+                    if self.shared.aborting.load(Ordering::Acquire) {
+                        return Ending::Abrupt;
+                    }
                     if self.shared.stopping.load(Ordering::Acquire) {
                         ws.conn.start_close(1001, "server shutting down");
                         continue;
@@ -226,9 +242,10 @@ impl Driver {
                         }
                     }
                 }
-                Wake::Writable => {}
-                Wake::Readable => {
-                    if let Some(ending) = self.read_and_dispatch::<S>(ws).await {
+                Wake::Written(Ok(())) => {}
+                Wake::Written(Err(e)) => return Box::pin(self.io_failed::<S>(ws, e)).await,
+                Wake::Read(read) => {
+                    if let Some(ending) = self.dispatch::<S>(ws, read).await {
                         return ending;
                     }
                 }
@@ -242,7 +259,7 @@ impl Driver {
         ws: &mut WebSocket<S::Data>,
     ) -> Option<Ending> {
         loop {
-            if ws.conn.terminated {
+            if ws.conn.terminated || self.shared.aborting.load(Ordering::Acquire) {
                 return Some(Ending::Abrupt);
             }
             if let Some(e) = ws.conn.write_error.take() {
@@ -251,7 +268,11 @@ impl Driver {
             if ws.conn.closing.is_some() {
                 return Some(Ending::Closing);
             }
-            if let Err(e) = self.shared.flush() {
+            if self.shared.close_requested.load(Ordering::Acquire) {
+                ws.conn.start_close(1008, "backpressure limit reached");
+                return Some(Ending::Closing);
+            }
+            if let Err(e) = self.shared.flush_now() {
                 return Some(Box::pin(self.io_failed::<S>(ws, e)).await);
             }
             let limit = self.shared.options.backpressure_limit;
@@ -266,15 +287,15 @@ impl Driver {
         }
     }
 
-    /// Reads what the socket has and runs a handler per complete frame.
-    async fn read_and_dispatch<S: SocketHandlers>(
+    /// After a read: runs a handler per complete frame in the read buffer.
+    async fn dispatch<S: SocketHandlers>(
         &mut self,
         ws: &mut WebSocket<S::Data>,
+        read: io::Result<usize>,
     ) -> Option<Ending> {
-        match read_some(&self.shared.stream, &mut self.read_buf) {
+        match read {
             Ok(0) => return Some(Ending::Abrupt),
             Ok(_) => self.shared.idle.touch(ws.conn.server.clock()),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
             Err(e) => return Some(Box::pin(self.io_failed::<S>(ws, e)).await),
         }
         loop {
@@ -426,21 +447,14 @@ impl Driver {
         }
     }
 
-    /// Writes everything queued (the close frame last), waiting for the socket at most
+    /// Writes everything queued (the close frame last), waiting for the transport at most
     /// [`CLOSE_TIMEOUT`]; returns whether it all went out.
     async fn finish_writing(&mut self) -> bool {
         let deadline = Instant::now() + CLOSE_TIMEOUT;
-        loop {
-            match self.shared.flush() {
-                Ok(true) => return true,
-                Ok(false) => {}
-                Err(_) => return false,
-            }
-            match tokio::time::timeout_at(deadline, self.shared.stream.writable()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) | Err(_) => return false,
-            }
-        }
+        matches!(
+            tokio::time::timeout_at(deadline, self.shared.flush()).await,
+            Ok(Ok(()))
+        )
     }
 
     /// After our close frame: read until the peer's close frame (or EOF), at most
@@ -455,15 +469,11 @@ impl Driver {
                     Ok(None) => break,
                 }
             }
-            match tokio::time::timeout_at(deadline, self.shared.stream.readable()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) | Err(_) => return,
-            }
-            match read_some(&self.shared.stream, &mut self.read_buf) {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return,
+            let transport = &*self.shared.transport;
+            let read = poll_fn(|cx| poll_read(transport, cx, &mut self.read_buf));
+            match tokio::time::timeout_at(deadline, read).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
             }
         }
     }
@@ -471,60 +481,51 @@ impl Driver {
     /// After failing the connection: stop writing, then discard input until EOF (at most
     /// [`LINGER`]), so unread bytes do not turn our close into a reset.
     async fn linger(&mut self) {
-        let _ = shutdown_write(&self.shared.stream);
+        let transport = &*self.shared.transport;
         let deadline = Instant::now() + LINGER;
+        let shutdown = poll_fn(|cx| transport.poll_shutdown(cx));
+        if !matches!(
+            tokio::time::timeout_at(deadline, shutdown).await,
+            Ok(Ok(()))
+        ) {
+            return;
+        }
         self.read_buf = BytesMut::new();
         loop {
-            match tokio::time::timeout_at(deadline, self.shared.stream.readable()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) | Err(_) => return,
-            }
             self.read_buf.clear();
-            match read_some(&self.shared.stream, &mut self.read_buf) {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return,
+            let read = poll_fn(|cx| poll_read(transport, cx, &mut self.read_buf));
+            match tokio::time::timeout_at(deadline, read).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
             }
         }
     }
 }
 
-/// Half-closes the write side, so the peer sees our close frame followed by EOF. (tokio
-/// offers this only through `&mut`, and the stream is shared.)
-fn shutdown_write(stream: &TcpStream) -> io::Result<()> {
-    socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write)
-}
-
-/// One non-blocking read into `buf`. A read that does not fill the space offered drained the
-/// socket, so readiness is cleared on the spot: the next wait goes straight to the reactor
-/// instead of costing a `read` that only returns `EAGAIN`.
-fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
-    if buf.is_empty() && buf.capacity() == 0 {
+/// One read into `buf`, which holds a buffer only while it has bytes: a spare one is taken
+/// for the read and given back if nothing came, so a socket waiting for input holds none.
+fn poll_read(
+    transport: &dyn Transport,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+) -> Poll<io::Result<usize>> {
+    if buf.capacity() == 0 {
         *buf = spare::take(spare::Kind::Read);
     } else if buf.capacity() - buf.len() < READ_CHUNK / 2 {
         buf.reserve(READ_CHUNK);
     }
-    let offered = buf.capacity() - buf.len();
-    let mut got = 0;
-    let result = stream.try_io(Interest::READABLE, || {
-        let n = stream.try_read_buf(buf)?;
-        got = n;
-        if n > 0 && n < offered {
-            Err(io::ErrorKind::WouldBlock.into())
-        } else {
-            Ok(n)
-        }
-    });
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
-        other => other,
+    let polled = transport.poll_read(cx, buf);
+    if buf.is_empty() && polled.is_pending() {
+        spare::give_back(spare::Kind::Read, std::mem::take(buf));
     }
+    polled
 }
 
 /// Runs one handler call: `make` calls the handler (a plain `fn` runs right there), then the
 /// returned future is polled to completion. Whenever it waits, what it sent so far is
-/// written. A panic anywhere in it is caught and returned as its message.
+/// written. A panic anywhere in it is caught and returned as its message. A handler still
+/// waiting when the server's grace period ends is cancelled (dropped); the driver then sees
+/// the abort and ends the connection.
 async fn call<F, M>(shared: &SocketShared, make: M) -> Result<(), String>
 where
     M: FnOnce() -> F,
@@ -533,30 +534,24 @@ where
     let future = catch_unwind(AssertUnwindSafe(make)).map_err(|p| panic_message(&*p).to_owned())?;
     let mut future = pin!(future);
     let mut write_failed = false;
-    poll_fn(|cx| loop {
+    poll_fn(|cx| {
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Ready(())) => return Poll::Ready(Ok(())),
             Err(panic) => return Poll::Ready(Err(panic_message(&*panic).to_owned())),
             Ok(Poll::Pending) => {}
         }
-        // The handler waits: write what it has sent so far.
-        if write_failed || !shared.has_pending() {
-            return Poll::Pending;
+        if shared.poll_aborted(cx) {
+            return Poll::Ready(Ok(()));
         }
-        match shared.flush() {
-            Ok(true) => return Poll::Pending,
-            Ok(false) => {
-                if shared.stream.poll_write_ready(cx).is_pending() {
-                    return Poll::Pending;
-                }
-                // Writable again already: go round (polling the handler again is harmless).
-            }
-            Err(_) => {
+        // The handler waits: write what it has sent so far (a wake-up is registered when
+        // the transport is full).
+        if !write_failed && shared.has_pending() {
+            if let Poll::Ready(Err(_)) = shared.poll_flush(cx) {
                 // The driver sees the closed socket after the handler returns.
                 write_failed = true;
-                return Poll::Pending;
             }
         }
+        Poll::Pending
     })
     .await
 }

@@ -166,6 +166,11 @@ pub enum UpgradeError {
     /// the request).
     #[error("invalid header for the 101 Switching Protocols response: {0}")]
     InvalidHeader(#[source] http::Error),
+    /// The request did not come from a connection this server accepted (it was built by
+    /// hand, or taken apart and rebuilt without its extensions), so there is no connection
+    /// to switch (`500`: a bug in the server, not in the request).
+    #[error("the request did not arrive on a connection of this server, so it cannot be upgraded")]
+    NotFromConnection,
 }
 
 impl UpgradeError {
@@ -183,7 +188,9 @@ impl UpgradeError {
             | UpgradeError::ConnectionNotUpgrade
             | UpgradeError::WebSocketVersion => StatusCode::UPGRADE_REQUIRED,
             UpgradeError::MissingOrigin | UpgradeError::OriginNotAllowed => StatusCode::FORBIDDEN,
-            UpgradeError::InvalidHeader(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            UpgradeError::InvalidHeader(_) | UpgradeError::NotFromConnection => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }

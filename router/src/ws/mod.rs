@@ -11,11 +11,18 @@
 //! | `deflate` | permessage-deflate: settings, negotiation, compressor and decompressor |
 //! | `upgrade` | [`Upgrade`], [`Server::upgrade`](crate::Server::upgrade), the switch to the driver |
 //! | `driver` | one task per socket: reads, runs handlers, writes in batches, closes |
-//! | `idle` | idle timeouts for all sockets from one sweeper task |
-//! | `pubsub` | topics: subscriber lists, publish encoded once for every subscriber |
-//! | `socket` | [`WebSocket`], the handle handlers get, and its send queue |
+//! | `idle` | idle timeouts: one socket's bookkeeping, checked by the registry's sweeper |
+//! | `registry` | every open socket of a server, sharded; the idle sweeper; stop and abort |
+//! | `pubsub` | the hub: topics, subscriber lists, publish encoded once for every subscriber |
+//! | `socket` | [`WebSocket`], the public handle handlers get |
+//! | `shared` | one socket's state shared across tasks: flags, waker, the backpressure policy |
+//! | `queue` | the send queue: encoded frames, topic-log ranges, the `writev` |
+//! | `transport` | what a socket runs on: TCP and Unix sockets, or any `AsyncRead + AsyncWrite` |
 //! | `spare` | per-thread spare buffers, so busy sockets reuse and idle ones hold none |
 //! | `handlers` | the traits the macros implement |
+//!
+//! Imports run top-down: `upgrade` → `driver` → `socket` → (`pubsub`, `registry`) →
+//! `shared` → `queue` → (`frame`, `deflate`, `transport`, `spare`).
 
 pub(crate) mod deflate;
 pub(crate) mod driver;
@@ -26,8 +33,12 @@ pub(crate) mod idle;
 mod message;
 mod options;
 pub(crate) mod pubsub;
+pub(crate) mod queue;
+pub(crate) mod registry;
+pub(crate) mod shared;
 pub(crate) mod socket;
 mod spare;
+pub(crate) mod transport;
 pub(crate) mod upgrade;
 mod utf8;
 

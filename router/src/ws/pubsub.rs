@@ -37,7 +37,8 @@ use bytes::{Bytes, BytesMut};
 
 use crate::ws::deflate::codec;
 use crate::ws::frame::{self, OpCode};
-use crate::ws::socket::{Delivery, Published, SocketShared};
+use crate::ws::queue::Published;
+use crate::ws::shared::{Delivery, SocketShared};
 
 /// Shards of the topic map: enough that publishers on different threads rarely share one.
 const SHARDS: usize = 16;
@@ -137,8 +138,8 @@ impl PublishResult {
     /// Counts one subscriber's delivery.
     fn count(&mut self, delivery: Delivery) {
         match delivery {
-            Delivery::Sent => self.delivered += 1,
-            Delivery::Backpressure => self.backpressured += 1,
+            Delivery::Sent(_) => self.delivered += 1,
+            Delivery::Backpressure(_) => self.backpressured += 1,
             Delivery::Dropped => self.dropped += 1,
         }
     }

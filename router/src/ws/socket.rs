@@ -1,47 +1,20 @@
-//! The socket handle handlers receive, [`WebSocket`], and its send queue.
-//!
-//! Sends never write inside the call: they encode the frame into the socket's queue and the
-//! connection driver writes the queue in one batch (one `writev`) once the handler returns
-//! (or, for an `async` handler, whenever it waits). That is uWebSockets' cork, applied to
-//! every handler. A queue that grows past [`FLUSH_THRESHOLD`] inside one handler is written
-//! early, so a handler that streams megabytes sees real backpressure.
-//!
-//! The queue is shared (`Arc<SocketShared>`) because other tasks will publish to it; the
-//! driver swaps its contents out under the lock and writes them without holding it.
+//! The socket handle handlers receive, [`WebSocket`]: the typed client data and the socket's
+//! operations, which queue frames on the socket's [shared state](crate::ws::shared) and
+//! reach topics through the server's [hub](crate::ws::pubsub).
 
-use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, IoSlice};
-use std::net::SocketAddr;
-use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-use atomic_waker::AtomicWaker;
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::net::TcpStream;
+use bytes::BytesMut;
 
-use crate::ws::deflate::{codec, Sender};
 use crate::ws::frame::{self, OpCode};
-use crate::ws::idle::IdleState;
-use crate::ws::pubsub::{self, TopicLog};
-use crate::ws::spare;
-use crate::ws::{Message, PublishResult, SocketOptions, TopicError};
-use crate::Server;
-
-/// Queued bytes past which a send inside a handler writes to the socket at once instead of
-/// waiting for the handler to return.
-pub(crate) const FLUSH_THRESHOLD: usize = 64 * 1024;
-
-/// Payloads up to this size are copied into the queue's buffer; larger ones are queued as
-/// shared [`Bytes`] behind their header, without a copy.
-const COPY_LIMIT: usize = 4 * 1024;
-
-/// How far past the backpressure limit control frames may still be queued.
-pub(crate) const CONTROL_SLACK: usize = 16 * 1024;
-
-/// Most `IoSlice`s handed to one `writev`.
-const MAX_SLICES: usize = 64;
+use crate::ws::pubsub;
+use crate::ws::queue::Payload;
+use crate::ws::shared::{Delivery, Origin, SocketShared};
+use crate::ws::{Message, PublishResult, TopicError};
+use crate::{Addr, Server};
 
 /// What became of a send: Bun's `-1 / 0 / N` as an enum.
 ///
@@ -159,7 +132,7 @@ pub struct WebSocket<T = ()> {
 pub(crate) struct Conn {
     pub(crate) shared: Arc<SocketShared>,
     pub(crate) server: Server,
-    pub(crate) remote_addr: SocketAddr,
+    pub(crate) remote_addr: Addr,
     pub(crate) protocol: Option<Box<str>>,
     pub(crate) state: ReadyState,
     /// Set by `close`: the code and reason to report to the `close` handler.
@@ -170,508 +143,6 @@ pub(crate) struct Conn {
     pub(crate) subscriptions: Vec<Box<str>>,
     /// An I/O error met while writing early inside a handler, for the driver to act on.
     pub(crate) write_error: Option<io::Error>,
-}
-
-/// What other tasks (and the driver, while a handler holds the [`WebSocket`]) may touch: the
-/// stream, the send queue and the wake-up of the connection's driver.
-pub(crate) struct SocketShared {
-    pub(crate) stream: TcpStream,
-    /// Frames queued by sends, in order.
-    queue: Mutex<Queue>,
-    /// Frames taken from `queue` and being written; always ahead of it. Only the
-    /// connection's own task writes, so this lock is never contended; it keeps the
-    /// `writev` out of `queue`'s lock.
-    writing: Mutex<Queue>,
-    /// Bytes queued and not yet accepted by the kernel (both queues).
-    buffered: AtomicUsize,
-    /// No more frames are accepted (a close frame is queued, or the connection is gone).
-    closed: AtomicBool,
-    /// The server is stopping: the driver closes with `1001`.
-    pub(crate) stopping: AtomicBool,
-    /// A send or publish met the backpressure limit: run `drain` once the queue falls below
-    /// it.
-    pub(crate) wants_drain: AtomicBool,
-    /// A publish from another task found the queue past the limit with
-    /// `close_on_backpressure_limit` set: the driver closes with `1008`.
-    pub(crate) close_requested: AtomicBool,
-    pub(crate) options: &'static SocketOptions,
-    /// How this connection compresses, when permessage-deflate was agreed and the route
-    /// compresses.
-    pub(crate) deflate: Option<Box<Sender>>,
-    /// The driver's waker, for other tasks: frames queued by another task, the server
-    /// stopping, or the idle sweeper. Lock-free, unlike a `Notify`, which the driver would
-    /// poll (taking its lock) on every turn of its loop.
-    waker: AtomicWaker,
-    /// Set with each wake-up, so the driver knows to look at the flags.
-    woken: AtomicBool,
-    pub(crate) idle: IdleState,
-}
-
-impl SocketShared {
-    pub(crate) fn new(
-        stream: TcpStream,
-        idle: IdleState,
-        options: &'static SocketOptions,
-        deflate: Option<Box<Sender>>,
-    ) -> Self {
-        SocketShared {
-            stream,
-            deflate,
-            wants_drain: AtomicBool::new(false),
-            close_requested: AtomicBool::new(false),
-            options,
-            queue: Mutex::new(Queue::default()),
-            writing: Mutex::new(Queue::default()),
-            buffered: AtomicUsize::new(0),
-            closed: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
-            waker: AtomicWaker::new(),
-            woken: AtomicBool::new(false),
-            idle,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        lock(&self.queue)
-    }
-
-    /// Wakes the driver (from any task).
-    pub(crate) fn wake(&self) {
-        self.woken.store(true, Ordering::Release);
-        self.waker.wake();
-    }
-
-    /// For the driver's poll: registers its waker and reports (and clears) a wake-up.
-    pub(crate) fn poll_woken(&self, cx: &mut std::task::Context<'_>) -> bool {
-        self.waker.register(cx.waker());
-        self.woken.load(Ordering::Acquire) && self.woken.swap(false, Ordering::AcqRel)
-    }
-
-    /// Writes queued frames until everything is written or the socket is full; returns
-    /// whether everything was written.
-    pub(crate) fn flush(&self) -> io::Result<bool> {
-        let mut writing = lock(&self.writing);
-        loop {
-            if writing.is_empty() && !self.take_into(&mut writing) {
-                return Ok(true);
-            }
-            let result = writing.write_to(&self.stream);
-            let n = match result {
-                Ok(n) => n,
-                Err(e) => {
-                    // Nothing more will be written: forget the queue.
-                    let left = writing.len;
-                    *writing = Queue::default();
-                    self.wrote(left);
-                    self.close();
-                    return Err(e);
-                }
-            };
-            self.wrote(n);
-            if !writing.is_empty() {
-                return Ok(false);
-            }
-        }
-    }
-
-    /// Like [`flush`](Self::flush), from a task other than the driver: skipped when the driver
-    /// is writing; an error is left for the driver to meet on its own next write or read.
-    fn try_flush(&self) {
-        if let Ok(mut writing) = self.writing.try_lock() {
-            loop {
-                if writing.is_empty() && !self.take_into(&mut writing) {
-                    return;
-                }
-                match writing.write_to(&self.stream) {
-                    Ok(n) => self.wrote(n),
-                    Err(_) => return,
-                }
-                if !writing.is_empty() {
-                    return;
-                }
-            }
-        }
-    }
-
-    /// True when frames are waiting (queued or partly written).
-    pub(crate) fn has_pending(&self) -> bool {
-        self.buffered() > 0
-    }
-
-    pub(crate) fn buffered(&self) -> usize {
-        self.buffered.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
-    /// Refuses every later frame.
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-    }
-
-    /// Moves everything queued into `writing` (which must be empty) and returns whether
-    /// there was anything.
-    fn take_into(&self, writing: &mut Queue) -> bool {
-        debug_assert!(writing.is_empty());
-        let mut queue = self.lock();
-        if queue.is_empty() {
-            return false;
-        }
-        std::mem::swap(&mut *queue, writing);
-        drop(queue);
-        // Into this task's reused write buffer, without holding the queue's lock.
-        writing.copy_published();
-        true
-    }
-
-    /// Queues one frame, applying the backpressure rules. `control` frames (ping, pong,
-    /// close) may go [`CONTROL_SLACK`] past the limit, since the protocol needs them; past
-    /// that they are refused too, so a peer that sends pings and never reads cannot grow the
-    /// queue without bound.
-    pub(crate) fn push(&self, opcode: OpCode, payload: Payload<'_>, control: bool) -> Pushed {
-        let options = self.options;
-        let len = payload.len();
-        let mut queue = self.lock();
-        if self.is_closed() {
-            return Pushed::Refused;
-        }
-        let was_empty = queue.is_empty();
-        let limit = if control {
-            options.backpressure_limit.saturating_add(CONTROL_SLACK)
-        } else {
-            options.backpressure_limit
-        };
-        if self.buffered() >= limit {
-            return Pushed::OverLimit;
-        }
-        queue.push_frame(opcode, payload);
-        // An add, not a store: the driver subtracts what it wrote without this lock.
-        self.buffered
-            .fetch_add(frame::header_len(len) + len, Ordering::AcqRel);
-        drop(queue);
-        Pushed::Queued { len, was_empty }
-    }
-
-    /// Queues `payload` compressed (permessage-deflate) if this connection compresses
-    /// messages of its size; `None` if it does not, and the caller queues it as it is.
-    pub(crate) fn push_compressed(&self, opcode: OpCode, payload: &[u8]) -> Option<Pushed> {
-        let sender = self.deflate.as_deref()?;
-        if !sender.wants(payload.len()) {
-            return None;
-        }
-        let mut compressed = BytesMut::new();
-        match (sender.dedicated(), sender.shared_window()) {
-            (Some(compressor), _) => {
-                // Compressed and queued under the compressor's lock: the peer inflates in
-                // queue order, which must be the order the context saw.
-                let mut compressor = compressor
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if !compressor.compress(payload, &mut compressed) {
-                    return None;
-                }
-                let pushed = self.push(opcode, Payload::Deflated(&compressed), false);
-                if !matches!(pushed, Pushed::Queued { .. }) {
-                    // The peer never sees this message: stop referring to it.
-                    compressor.reset();
-                }
-                Some(pushed)
-            }
-            (None, Some(window)) => {
-                let ok =
-                    codec::with_shared_compressor(window, |c| c.compress(payload, &mut compressed));
-                ok.then(|| self.push(opcode, Payload::Deflated(&compressed), false))
-            }
-            (None, None) => None,
-        }
-    }
-
-    /// Queues a frame published by any task (encoded once, shared by every subscriber) and
-    /// wakes the driver if it may be asleep, applying the same backpressure rules as a send.
-    /// `wire_len` is the payload's length on the wire.
-    pub(crate) fn deliver(&self, published: &Published, wire_len: usize) -> Delivery {
-        // The opcode is already in the encoded frame.
-        let payload = Payload::Published(published, wire_len);
-        self.delivered(self.push(OpCode::Binary, payload, false))
-    }
-
-    /// Compresses a published message with this connection's own compressor and queues it
-    /// (like [`deliver`](Self::deliver)); plain if it does not compress after all.
-    pub(crate) fn deliver_compressed(
-        &self,
-        opcode: OpCode,
-        payload: &[u8],
-        plain: &Published,
-    ) -> Delivery {
-        match self.push_compressed(opcode, payload) {
-            Some(pushed) => self.delivered(pushed),
-            None => self.deliver(plain, payload.len()),
-        }
-    }
-
-    /// Applies the backpressure rules to a published frame's push and wakes the driver.
-    fn delivered(&self, pushed: Pushed) -> Delivery {
-        let options = self.options;
-        match pushed {
-            Pushed::Queued { was_empty, .. } => {
-                let full = self.buffered() >= options.backpressure_limit;
-                if full {
-                    self.wants_drain.store(true, Ordering::Relaxed);
-                }
-                if was_empty {
-                    self.wake();
-                }
-                if self.buffered() >= FLUSH_THRESHOLD {
-                    // A flood of publishes: write now rather than wait for the driver, unless
-                    // the driver is writing this very moment.
-                    self.try_flush();
-                }
-                if full {
-                    Delivery::Backpressure
-                } else {
-                    Delivery::Sent
-                }
-            }
-            Pushed::OverLimit => {
-                self.wants_drain.store(true, Ordering::Relaxed);
-                if options.close_on_backpressure_limit {
-                    self.close_requested.store(true, Ordering::Release);
-                    self.wake();
-                }
-                Delivery::Dropped
-            }
-            Pushed::Refused => Delivery::Dropped,
-        }
-    }
-
-    /// Records that `n` queued bytes reached the kernel.
-    pub(crate) fn wrote(&self, n: usize) {
-        self.buffered.fetch_sub(n, Ordering::AcqRel);
-    }
-}
-
-/// Locks a queue. A panic while holding the lock cannot leave a queue half-written (every
-/// change is a sequence of infallible appends or a whole write), so a poisoned lock is still
-/// usable.
-fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
-    queue
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A payload to queue: borrowed (copied into the queue) or shared, or a frame published to a
-/// topic.
-pub(crate) enum Payload<'a> {
-    Borrowed(&'a [u8]),
-    Shared(Bytes),
-    /// A published frame, header included, and its payload's length.
-    Published(&'a Published, usize),
-    /// A message compressed with permessage-deflate, sent with RSV1.
-    Deflated(&'a [u8]),
-}
-
-impl Payload<'_> {
-    /// The payload's length (without any header).
-    fn len(&self) -> usize {
-        match self {
-            Payload::Borrowed(b) => b.len(),
-            Payload::Shared(b) => b.len(),
-            Payload::Published(_, len) => *len,
-            Payload::Deflated(b) => b.len(),
-        }
-    }
-
-    /// The payload's bytes, when it is a message still to encode.
-    fn message_bytes(&self) -> Option<&[u8]> {
-        match self {
-            Payload::Borrowed(b) => Some(b),
-            Payload::Shared(b) => Some(b),
-            Payload::Published(..) | Payload::Deflated(_) => None,
-        }
-    }
-}
-
-/// A frame published to a topic, encoded once for every subscriber.
-pub(crate) enum Published {
-    /// A small frame, in the topic's log.
-    Logged(Arc<TopicLog>, Range<usize>),
-    /// A large frame in its own buffer.
-    Frame(Bytes),
-}
-
-/// Consecutive frames of a topic log queued on one socket.
-struct LogRange {
-    log: Arc<TopicLog>,
-    range: Range<usize>,
-}
-
-/// What became of one delivery of a published frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Delivery {
-    Sent,
-    Backpressure,
-    Dropped,
-}
-
-/// The outcome of [`SocketShared::push`].
-pub(crate) enum Pushed {
-    Queued {
-        len: usize,
-        /// Nothing was queued before (the driver may be asleep: wake it).
-        was_empty: bool,
-    },
-    /// The queue was at the backpressure limit.
-    OverLimit,
-    /// The socket no longer takes frames.
-    Refused,
-}
-
-/// Encoded frames in order: `chunks`, then `tail`, then `published`. Small frames are
-/// encoded straight into `tail`; a large payload is queued as its own chunk behind its header,
-/// without a copy. Frames published to a topic are a range of the topic's log, widened while
-/// they follow one another there, and copied into `tail` when something else is queued after
-/// them or the queue is about to be written.
-#[derive(Default)]
-pub(crate) struct Queue {
-    chunks: VecDeque<Bytes>,
-    tail: BytesMut,
-    published: Option<LogRange>,
-    len: usize,
-}
-
-impl Queue {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn push_frame(&mut self, opcode: OpCode, payload: Payload<'_>) {
-        let len = payload.len();
-        self.len += frame::header_len(len) + len;
-        match payload {
-            Payload::Published(Published::Logged(log, range), _) => self.push_logged(log, range),
-            // A large published frame is shared, not copied.
-            Payload::Published(Published::Frame(frame), _) => {
-                self.copy_published();
-                if !self.tail.is_empty() {
-                    self.chunks.push_back(self.tail.split().freeze());
-                }
-                self.chunks.push_back(frame.clone());
-            }
-            Payload::Shared(bytes) if len > COPY_LIMIT => {
-                frame::encode_header(self.tail(), opcode, true, false, len);
-                self.chunks.push_back(self.tail.split().freeze());
-                self.chunks.push_back(bytes);
-            }
-            Payload::Shared(bytes) => frame::encode_frame(self.tail(), opcode, &bytes),
-            Payload::Borrowed(bytes) => frame::encode_frame(self.tail(), opcode, bytes),
-            Payload::Deflated(bytes) => {
-                let tail = self.tail();
-                frame::encode_header(tail, opcode, true, true, bytes.len());
-                tail.extend_from_slice(bytes);
-            }
-        }
-    }
-
-    /// `tail`, ready to append to: with a buffer, and with any queued log range copied in
-    /// first (it was queued before what comes now).
-    fn tail(&mut self) -> &mut BytesMut {
-        self.copy_published();
-        if self.tail.capacity() == 0 {
-            self.tail = spare::take(spare::Kind::Write);
-        }
-        &mut self.tail
-    }
-
-    /// Queues frames of a topic log: widens the queued range if they follow it in the same
-    /// log, else starts a new range (copying the old one out).
-    fn push_logged(&mut self, log: &Arc<TopicLog>, range: &Range<usize>) {
-        match &mut self.published {
-            Some(queued) if Arc::ptr_eq(&queued.log, log) && queued.range.end == range.start => {
-                queued.range.end = range.end;
-            }
-            _ => {
-                self.copy_published();
-                self.published = Some(LogRange {
-                    log: Arc::clone(log),
-                    range: range.clone(),
-                });
-            }
-        }
-    }
-
-    /// Copies the queued range of a topic log into `tail`, behind everything queued before
-    /// it: before something else is queued after it, and before the queue is written.
-    fn copy_published(&mut self) {
-        if let Some(LogRange { log, range }) = self.published.take() {
-            if self.tail.capacity() == 0 {
-                self.tail = spare::take(spare::Kind::Write);
-            }
-            log.copy_to(range, &mut self.tail);
-        }
-    }
-
-    /// Writes as much as the socket takes without blocking; returns the bytes written.
-    /// `Ok` with the queue not empty means the socket is full (wait for writability).
-    fn write_to(&mut self, stream: &TcpStream) -> io::Result<usize> {
-        let mut total = 0;
-        while !self.is_empty() {
-            let n = if self.chunks.is_empty() {
-                stream.try_write(&self.tail)
-            } else {
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let mut count = 0;
-                for chunk in self.chunks.iter().take(MAX_SLICES - 1) {
-                    slices[count] = IoSlice::new(chunk);
-                    count += 1;
-                }
-                if count < MAX_SLICES && !self.tail.is_empty() {
-                    slices[count] = IoSlice::new(&self.tail);
-                    count += 1;
-                }
-                stream.try_write_vectored(&slices[..count])
-            };
-            match n {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.advance(n);
-                    total += n;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if self.is_empty() {
-            self.release();
-        }
-        Ok(total)
-    }
-
-    fn advance(&mut self, mut n: usize) {
-        self.len -= n;
-        while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
-                self.tail.advance(n);
-                return;
-            };
-            if n < front.len() {
-                front.advance(n);
-                return;
-            }
-            n -= front.len();
-            self.chunks.pop_front();
-        }
-    }
-
-    /// Gives back the memory of an empty queue, so an idle socket holds no buffers.
-    fn release(&mut self) {
-        spare::give_back(spare::Kind::Write, std::mem::take(&mut self.tail));
-        if self.chunks.capacity() > 16 {
-            self.chunks = VecDeque::new();
-        }
-    }
 }
 
 impl<T> WebSocket<T> {
@@ -689,14 +160,8 @@ impl<T> WebSocket<T> {
     }
 
     fn send_message(&mut self, message: Message, compress: bool) -> SendStatus {
-        match message {
-            Message::Text(text) => {
-                self.send_frame(OpCode::Text, Payload::Shared(text.into()), compress)
-            }
-            Message::Binary(bytes) => {
-                self.send_frame(OpCode::Binary, Payload::Shared(bytes), compress)
-            }
-        }
+        let (opcode, payload) = message.into_frame();
+        self.send_frame(opcode, Payload::Shared(payload), compress)
     }
 
     /// Sends a text message. `compress` asks for permessage-deflate on this message: it is
@@ -810,10 +275,8 @@ impl<T> WebSocket<T> {
         topic: &str,
         message: impl Into<Message>,
     ) -> Result<PublishResult, TopicError> {
-        match message.into() {
-            Message::Text(text) => self.publish_frame(topic, OpCode::Text, text.as_bytes(), false),
-            Message::Binary(bytes) => self.publish_frame(topic, OpCode::Binary, &bytes, false),
-        }
+        let (opcode, payload) = message.into().into_frame();
+        self.publish_frame(topic, opcode, &payload, false)
     }
 
     /// Publishes a text message. With `compress`, subscribers that negotiated
@@ -871,8 +334,8 @@ impl<T> WebSocket<T> {
 
     /// The peer's address.
     #[must_use]
-    pub fn remote_addr(&self) -> SocketAddr {
-        self.conn.remote_addr
+    pub fn remote_addr(&self) -> Addr {
+        self.conn.remote_addr.clone()
     }
 
     /// Where the socket is in its life.
@@ -897,36 +360,23 @@ impl<T> WebSocket<T> {
         if self.conn.state != ReadyState::Open {
             return SendStatus::Dropped;
         }
-        let options = self.conn.shared.options;
-        let compressed = match payload.message_bytes() {
-            Some(bytes) if compress => self.conn.shared.push_compressed(opcode, bytes),
-            _ => None,
-        };
-        let pushed = match compressed {
-            Some(pushed) => pushed,
-            None => self.conn.shared.push(opcode, payload, false),
-        };
-        match pushed {
-            Pushed::Queued { len, .. } => {
-                if self.conn.shared.buffered() >= FLUSH_THRESHOLD {
-                    self.conn.flush_now();
-                }
-                // Measured after any early write: what the kernel took no longer counts.
-                if self.conn.shared.buffered() >= options.backpressure_limit {
-                    self.conn.shared.wants_drain.store(true, Ordering::Relaxed);
-                    SendStatus::Backpressure(len)
-                } else {
-                    SendStatus::Sent(len)
-                }
-            }
-            Pushed::OverLimit => {
-                self.conn.shared.wants_drain.store(true, Ordering::Relaxed);
-                if options.close_on_backpressure_limit {
+        let (delivery, error) = self
+            .conn
+            .shared
+            .send(opcode, payload, compress, Origin::Own);
+        if let Some(e) = error {
+            self.conn.write_error.get_or_insert(e);
+        }
+        match delivery {
+            Delivery::Sent(len) => SendStatus::Sent(len),
+            Delivery::Backpressure(len) => SendStatus::Backpressure(len),
+            Delivery::Dropped => {
+                if self.conn.shared.close_requested.load(Ordering::Acquire) {
+                    // Over the limit with `close_on_backpressure_limit`: closing from now on.
                     self.conn.start_close(1008, "backpressure limit reached");
                 }
                 SendStatus::Dropped
             }
-            Pushed::Refused => SendStatus::Dropped,
         }
     }
 
@@ -939,8 +389,8 @@ impl<T> WebSocket<T> {
             .shared
             .push(opcode, Payload::Borrowed(payload), true)
         {
-            Pushed::Queued { len, .. } => SendStatus::Sent(len),
-            Pushed::OverLimit | Pushed::Refused => SendStatus::Dropped,
+            crate::ws::shared::Pushed::Queued { len, .. } => SendStatus::Sent(len),
+            _ => SendStatus::Dropped,
         }
     }
 }
@@ -964,16 +414,6 @@ impl Conn {
         self.shared.close();
         self.closing = Some((code, reason.into_boxed_str()));
         self.state = ReadyState::Closing;
-    }
-
-    /// Writes what the socket takes now, without waiting.
-    pub(crate) fn flush_now(&mut self) {
-        if self.write_error.is_some() {
-            return;
-        }
-        if let Err(e) = self.shared.flush() {
-            self.write_error = Some(e);
-        }
     }
 }
 

@@ -2,15 +2,17 @@
 //! upgrading by hand inside any route, and the switch from HTTP to the connection driver.
 
 use std::fmt;
-use std::net::SocketAddr;
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::handshake::{self, Accepted, UpgradeError};
-use crate::{IntoResponse, IntoResponseHeaders, Request, Response, Server};
+use crate::ws::transport::{Exclusive, Transport};
+use crate::{Addr, IntoResponse, IntoResponseHeaders, Request, Response, Server};
 
 /// An accepted upgrade, as an [`#[upgrade]`](crate::upgrade) hook returns it: the
 /// connection's data, plus extra headers for the `101 Switching Protocols` response and,
@@ -111,9 +113,10 @@ impl<T: fmt::Debug> fmt::Debug for Upgrade<T> {
     }
 }
 
-/// Remembered on requests that ask for an upgrade, so [`Server::upgrade`] knows the peer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PeerAddr(pub(crate) SocketAddr);
+/// Remembered on requests that ask for an upgrade, so [`Server::upgrade`] knows the peer
+/// (and that the request came from one of the server's connections).
+#[derive(Debug, Clone)]
+pub(crate) struct PeerAddr(pub(crate) Addr);
 
 impl Server {
     /// Upgrades `req` to a WebSocket driven by the handlers of `S` (a type with a
@@ -128,7 +131,9 @@ impl Server {
     /// # Errors
     ///
     /// [`UpgradeError`] when the request is not a valid WebSocket handshake, or a header in
-    /// `headers` is invalid.
+    /// `headers` is invalid; [`UpgradeError::NotFromConnection`] for a request that did not
+    /// arrive on one of the server's connections (built by hand, or rebuilt from its parts
+    /// without the original's extensions), since there is no connection to switch.
     ///
     /// # Examples
     ///
@@ -176,10 +181,10 @@ impl Server {
         headers
             .apply(&mut upgrade.headers)
             .map_err(UpgradeError::InvalidHeader)?;
-        let remote_addr = req
-            .extensions()
-            .get::<PeerAddr>()
-            .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |p| p.0);
+        let remote_addr = match req.extensions().get::<PeerAddr>() {
+            Some(PeerAddr(addr)) => addr.clone(),
+            None => return Err(UpgradeError::NotFromConnection),
+        };
         Ok(switch::<S>(
             req,
             accepted,
@@ -196,7 +201,7 @@ pub(crate) fn switch<S: SocketHandlers>(
     mut accepted: Accepted,
     upgrade: Upgrade<S::Data>,
     server: Server,
-    remote_addr: SocketAddr,
+    remote_addr: Addr,
 ) -> Response {
     let options = S::options();
     if let Some(e) = upgrade.error {
@@ -232,18 +237,11 @@ pub(crate) fn switch<S: SocketHandlers>(
                 return;
             }
         };
-        let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => parts,
-            Err(_) => {
-                tracing::error!(target: "hyperbun::ws", "bug: upgraded connection is not a TCP stream");
-                return;
-            }
-        };
-        let stream = parts.io.into_inner();
+        let (transport, leftover) = into_transport(upgraded);
         // A task of its own, so the connection's task does not also carry this one's state.
         tokio::spawn(crate::ws::driver::run::<S>(
-            stream,
-            parts.read_buf,
+            transport,
+            leftover,
             data,
             server,
             remote_addr,
@@ -252,4 +250,23 @@ pub(crate) fn switch<S: SocketHandlers>(
         ));
     });
     response
+}
+
+/// The upgraded connection as a transport, with the bytes hyper read past the handshake.
+/// TCP and Unix sockets are unwrapped to their own fast transport; anything else (TLS, a
+/// stream from middleware) is driven through its `AsyncRead + AsyncWrite`.
+fn into_transport(upgraded: Upgraded) -> (Box<dyn Transport>, Bytes) {
+    let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => return (Box::new(parts.io.into_inner()), parts.read_buf),
+        Err(upgraded) => upgraded,
+    };
+    let upgraded = match upgraded.downcast::<TokioIo<UnixStream>>() {
+        Ok(parts) => return (Box::new(parts.io.into_inner()), parts.read_buf),
+        Err(upgraded) => upgraded,
+    };
+    // hyper replays what it read past the handshake itself.
+    (
+        Box::new(Exclusive::new(TokioIo::new(upgraded))),
+        Bytes::new(),
+    )
 }

@@ -1,0 +1,289 @@
+//! The server as a running thing: [`Server`], the handle every task and handler can hold,
+//! with publishing, counts and a graceful [`stop`](Server::stop) that always ends.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | `listen` | binding TCP and Unix sockets, the accept loop, each connection's task |
+//! | `dispatch` | the per-connection hyper service: lookup, 404/405/OPTIONS, handlers with panics caught |
+//!
+//! Imports run one way: `listen` → `dispatch` → routing and `ws`; `ws` reaches back only for
+//! this handle, which knows the registry and the hub but no connection.
+
+mod dispatch;
+mod listen;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::ws::pubsub::{self, Hub};
+use crate::ws::registry::{Key, Registry};
+use crate::ws::shared::SocketShared;
+use crate::{Addr, Message, PublishResult, TopicError};
+
+/// Where a server is in its life. Every live connection (and the accept loop) holds a
+/// receiver, so `closed()` on the sender resolves exactly when the last one has finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Running,
+    /// `stop` was called: no new connections, sockets closing with `1001`.
+    Stopping,
+    /// The grace period is over: whatever is left is ended at once.
+    Aborting,
+}
+
+/// A handle to a running server: cheap to clone, usable from any task, and available to
+/// handlers as an extractor.
+///
+/// # Examples
+///
+/// A background task and a route publish through it; the route reports the counts.
+///
+/// ```
+/// use std::time::Duration;
+/// use hyperbun::prelude::*;
+/// use hyperbun::test::TestServer;
+///
+/// struct Ticker;
+///
+/// #[websocket("/ticks")]
+/// impl Ticker {
+///     fn open(ws: &mut WebSocket) {
+///         ws.subscribe("ticks").expect("a topic");
+///     }
+///     fn message(_ws: &mut WebSocket, _msg: Message) {}
+/// }
+///
+/// #[get("/stats")]
+/// async fn stats(server: Server) -> Json<Value> {
+///     Json(json!({
+///         "ticks": server.subscriber_count("ticks"),
+///         "topics": server.topic_count(),
+///         "sockets": server.pending_websockets(),
+///     }))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app = TestServer::start(hyperbun::router![Ticker, stats]).await;
+/// let server = app.server().clone();
+/// let mut ws = app.ws("/ticks").await;
+/// app.wait_subscribers("ticks", 1).await;
+/// tokio::spawn(async move {
+///     for n in 1..=3 {
+///         server.publish("ticks", format!("tick {n}")).expect("a topic");
+///         tokio::time::sleep(Duration::from_millis(10)).await;
+///     }
+/// });
+/// for n in 1..=3 {
+///     ws.expect_text(&format!("tick {n}")).await;
+/// }
+/// let stats = app.get("/stats").await.json::<Value>();
+/// assert_eq!(stats, json!({ "ticks": 1, "topics": 1, "sockets": 1 }));
+/// assert_eq!(app.server().topics(), ["ticks"]);
+/// ws.close().await;
+/// app.stop().await;                                // graceful: sockets get 1001 first
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    local_addr: Addr,
+    phase: watch::Sender<Phase>,
+    /// How long `stop` waits before it ends what is left.
+    grace: Duration,
+    /// Every open WebSocket.
+    registry: Arc<Registry>,
+    /// Topics and their subscribers.
+    hub: Hub,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.shared.local_addr)
+            .field("stopping", &self.is_stopping())
+            .finish()
+    }
+}
+
+impl Server {
+    pub(crate) fn new(local_addr: Addr, grace: Duration) -> Self {
+        Server {
+            shared: Arc::new(Shared {
+                local_addr,
+                phase: watch::Sender::new(Phase::Running),
+                grace,
+                registry: Arc::default(),
+                hub: Hub::default(),
+            }),
+        }
+    }
+
+    /// The address the server is bound to (with the real port when bound to port 0), or
+    /// its Unix socket.
+    #[must_use]
+    pub fn local_addr(&self) -> Addr {
+        self.shared.local_addr.clone()
+    }
+
+    /// Stops the server gracefully, and for certain within its
+    /// [grace period](crate::ServerConfig::shutdown_grace): stops accepting connections, lets
+    /// every request in flight finish and its response go out, closes idle keep-alive
+    /// connections, and closes every WebSocket with `1001` after what was queued for it has
+    /// been written (each socket's `close` handler runs once). When the grace period ends
+    /// first, whatever is left is ended at once: requests in flight are dropped, handlers
+    /// still waiting are cancelled, sockets are cut without a closing handshake and their
+    /// `close` handlers run with `1006`. Then it returns. Calling it again (or from several
+    /// tasks) waits for the same shutdown.
+    ///
+    /// A handler that wants to stop its own server must not await this inline (it would
+    /// wait for itself); spawn it: `tokio::spawn(async move { server.stop().await })`.
+    pub async fn stop(&self) {
+        let first = self.shared.phase.send_if_modified(|phase| {
+            let first = *phase == Phase::Running;
+            if first {
+                *phase = Phase::Stopping;
+            }
+            first
+        });
+        if first {
+            self.shared.registry.stop_all();
+            // The deadline lives in a task of its own, so it holds even if this call's
+            // future is dropped.
+            let server = self.clone();
+            tokio::spawn(async move {
+                if tokio::time::timeout(server.shared.grace, server.stopped())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(target: "hyperbun::server", grace = ?server.shared.grace, "grace period over; ending the connections that are left");
+                    server.shared.phase.send_replace(Phase::Aborting);
+                    server.shared.registry.abort_all();
+                }
+            });
+        }
+        self.stopped().await;
+        if first {
+            tracing::info!(target: "hyperbun::server", local_addr = %self.shared.local_addr, "stopped");
+        }
+    }
+
+    /// Waits until the server has stopped, without asking it to.
+    pub async fn stopped(&self) {
+        self.shared.phase.closed().await;
+    }
+
+    /// True once [`stop`](Self::stop) has been called.
+    #[must_use]
+    pub fn is_stopping(&self) -> bool {
+        *self.shared.phase.borrow() != Phase::Running
+    }
+
+    /// Publishes `message` to every socket subscribed to `topic` (Bun's `server.publish`),
+    /// from any task or HTTP route. The frame is encoded once and its bytes shared by every
+    /// subscriber.
+    ///
+    /// # Errors
+    ///
+    /// [`TopicError::Empty`] for the empty topic.
+    pub fn publish(
+        &self,
+        topic: &str,
+        message: impl Into<Message>,
+    ) -> Result<PublishResult, TopicError> {
+        self.publish_compressed(topic, message, false)
+    }
+
+    /// Like [`publish`](Self::publish), and with `compress` subscribers that negotiated
+    /// permessage-deflate get the message compressed (Bun's `server.publish(topic, data,
+    /// compress)`; see [`WebSocket::publish_text`](crate::WebSocket::publish_text)).
+    ///
+    /// # Errors
+    ///
+    /// [`TopicError::Empty`] for the empty topic.
+    pub fn publish_compressed(
+        &self,
+        topic: &str,
+        message: impl Into<Message>,
+        compress: bool,
+    ) -> Result<PublishResult, TopicError> {
+        pubsub::check(topic)?;
+        let (opcode, payload) = message.into().into_frame();
+        Ok(self
+            .shared
+            .hub
+            .publish(topic, opcode, &payload, None, compress))
+    }
+
+    /// How many sockets are subscribed to `topic` (O(1)).
+    #[must_use]
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.shared.hub.subscriber_count(topic)
+    }
+
+    /// How many topics have at least one subscriber.
+    #[must_use]
+    pub fn topic_count(&self) -> usize {
+        self.shared.hub.topic_count()
+    }
+
+    /// The topics that have at least one subscriber, in no particular order.
+    #[must_use]
+    pub fn topics(&self) -> Vec<String> {
+        self.shared.hub.topics()
+    }
+
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+
+    /// How many WebSockets are open (Bun's `pendingWebSockets`).
+    #[must_use]
+    pub fn pending_websockets(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// A receiver that keeps [`stopped`](Self::stopped) waiting while it lives.
+    pub(crate) fn stop_receiver(&self) -> watch::Receiver<Phase> {
+        self.shared.phase.subscribe()
+    }
+
+    /// The idle sweeper's clock.
+    pub(crate) fn clock(&self) -> u32 {
+        self.shared.registry.clock()
+    }
+
+    /// Registers an open socket until the returned guard drops. `stop` (the receiver) keeps
+    /// the server's shutdown waiting for it.
+    pub(crate) fn register_socket(
+        &self,
+        socket: Arc<SocketShared>,
+        stop: watch::Receiver<Phase>,
+    ) -> SocketRegistration {
+        let key = self.shared.registry.insert(socket);
+        SocketRegistration {
+            registry: Arc::clone(&self.shared.registry),
+            key,
+            _stop: stop,
+        }
+    }
+}
+
+/// Keeps a socket in the server's registry; removes it when dropped.
+pub(crate) struct SocketRegistration {
+    registry: Arc<Registry>,
+    key: Key,
+    _stop: watch::Receiver<Phase>,
+}
+
+impl Drop for SocketRegistration {
+    fn drop(&mut self) {
+        self.registry.remove(self.key);
+    }
+}

@@ -1,0 +1,408 @@
+//! What every task may touch of one socket: its transport, its send queue with the one
+//! backpressure policy, the flags other tasks raise, and the wake-up of its driver.
+//!
+//! The queue is shared (`Arc<SocketShared>`) because publishers on other tasks queue on it;
+//! the driver swaps its contents out under the lock and writes them without holding it. A
+//! queue that grows past [`FLUSH_THRESHOLD`] is written early, by whoever grew it: a handler
+//! that streams megabytes sees real backpressure, and a flood of publishes does not wait for
+//! the driver to be scheduled (on transports that let other tasks write; see
+//! [`transport`](crate::ws::transport)).
+
+use std::future::poll_fn;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+use atomic_waker::AtomicWaker;
+use bytes::BytesMut;
+
+use crate::sync::lock;
+use crate::ws::deflate::{codec, Sender};
+use crate::ws::frame::{self, OpCode};
+use crate::ws::idle::IdleState;
+use crate::ws::queue::{Payload, Published, Queue};
+use crate::ws::transport::Transport;
+use crate::ws::SocketOptions;
+
+/// Queued bytes past which a send writes to the socket at once instead of waiting for the
+/// handler to return (or the driver to be scheduled).
+pub(crate) const FLUSH_THRESHOLD: usize = 64 * 1024;
+
+/// How far past the backpressure limit control frames may still be queued.
+pub(crate) const CONTROL_SLACK: usize = 16 * 1024;
+
+/// What became of one frame queued on a socket, after the backpressure policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Queued, below the backpressure limit; the payload's length.
+    Sent(usize),
+    /// Queued, and the queue is at the limit: `drain` will run.
+    Backpressure(usize),
+    /// Not queued: closing, or over the limit.
+    Dropped,
+}
+
+/// Which task queued a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A handler of the socket, on its driver's task.
+    Own,
+    /// Another task (a publisher).
+    Other,
+}
+
+/// The outcome of [`SocketShared::push`], before the policy.
+pub(crate) enum Pushed {
+    Queued {
+        len: usize,
+        /// Nothing was queued before (the driver may be asleep: wake it).
+        was_empty: bool,
+    },
+    /// The queue was at the backpressure limit.
+    OverLimit,
+    /// The socket no longer takes frames.
+    Refused,
+}
+
+/// One socket's state shared between its driver and every task that publishes to it.
+pub(crate) struct SocketShared {
+    pub(crate) transport: Box<dyn Transport>,
+    /// Frames queued by sends, in order.
+    queue: Mutex<Queue>,
+    /// Frames taken from `queue` and being written; always ahead of it. Only one task writes
+    /// at a time (whoever holds this lock), and the `writev` stays out of `queue`'s lock.
+    writing: Mutex<Queue>,
+    /// Bytes queued and not yet accepted by the transport (both queues).
+    buffered: AtomicUsize,
+    /// The transport holds written bytes it has not flushed yet (TLS): the driver polls it.
+    unflushed: AtomicBool,
+    /// No more frames are accepted (a close frame is queued, or the connection is gone).
+    closed: AtomicBool,
+    /// The server is stopping: the driver closes with `1001`.
+    pub(crate) stopping: AtomicBool,
+    /// The server's grace period is over: the driver ends at once.
+    pub(crate) aborting: AtomicBool,
+    /// A send or publish met the backpressure limit: run `drain` once the queue falls below
+    /// it.
+    pub(crate) wants_drain: AtomicBool,
+    /// A frame was refused at the limit with `close_on_backpressure_limit` set: the driver
+    /// closes with `1008`.
+    pub(crate) close_requested: AtomicBool,
+    pub(crate) options: &'static SocketOptions,
+    /// How this connection compresses, when permessage-deflate was agreed and the route
+    /// compresses.
+    pub(crate) deflate: Option<Box<Sender>>,
+    /// The driver's waker, for other tasks: frames queued by another task, the server
+    /// stopping, or the idle sweeper. Lock-free, unlike a `Notify`, which the driver would
+    /// poll (taking its lock) on every turn of its loop.
+    waker: AtomicWaker,
+    /// Set with each wake-up, so the driver knows to look at the flags.
+    woken: AtomicBool,
+    pub(crate) idle: IdleState,
+}
+
+impl SocketShared {
+    pub(crate) fn new(
+        transport: Box<dyn Transport>,
+        idle: IdleState,
+        options: &'static SocketOptions,
+        deflate: Option<Box<Sender>>,
+    ) -> Self {
+        SocketShared {
+            transport,
+            deflate,
+            wants_drain: AtomicBool::new(false),
+            close_requested: AtomicBool::new(false),
+            options,
+            queue: Mutex::new(Queue::default()),
+            writing: Mutex::new(Queue::default()),
+            buffered: AtomicUsize::new(0),
+            unflushed: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            aborting: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+            woken: AtomicBool::new(false),
+            idle,
+        }
+    }
+
+    /// Wakes the driver (from any task).
+    pub(crate) fn wake(&self) {
+        self.woken.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// For the driver's poll while a handler or the closing handshake runs: registers its
+    /// waker and reports whether the server's grace period is over (end at once).
+    pub(crate) fn poll_aborted(&self, cx: &mut Context<'_>) -> bool {
+        self.waker.register(cx.waker());
+        self.aborting.load(Ordering::Acquire)
+    }
+
+    /// For the driver's poll: registers its waker and reports (and clears) a wake-up.
+    pub(crate) fn poll_woken(&self, cx: &mut Context<'_>) -> bool {
+        self.waker.register(cx.waker());
+        self.woken.load(Ordering::Acquire) && self.woken.swap(false, Ordering::AcqRel)
+    }
+
+    /// The driver's write: everything queued, until it is all out (`Ready(Ok)`) or the
+    /// transport is full (`Pending`, with a wake-up registered in `cx`).
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut writing = lock(&self.writing);
+        loop {
+            if writing.is_empty() && !self.take_into(&mut writing) {
+                break;
+            }
+            let transport = &*self.transport;
+            let written =
+                writing.write_with(|bufs| match transport.poll_write_vectored(cx, bufs) {
+                    Poll::Ready(result) => result,
+                    Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+                });
+            match written {
+                Ok(n) => {
+                    self.wrote(n);
+                    if !writing.is_empty() {
+                        return Poll::Pending;
+                    }
+                    self.unflushed.store(true, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    // Nothing more will be written: forget the queue.
+                    let left = writing.len();
+                    *writing = Queue::default();
+                    self.wrote(left);
+                    self.close();
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+        drop(writing);
+        if self.unflushed.load(Ordering::Relaxed) {
+            std::task::ready!(self.transport.poll_flush(cx))?;
+            self.unflushed.store(false, Ordering::Relaxed);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The driver's write without waiting: what the transport takes now. `Ok(true)` when
+    /// everything is out. (A wake-up registered here goes nowhere; the driver polls with its
+    /// own waker before it sleeps.)
+    pub(crate) fn flush_now(&self) -> io::Result<bool> {
+        match self.poll_flush(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(result) => result.map(|()| true),
+            Poll::Pending => Ok(false),
+        }
+    }
+
+    /// Writes everything queued, waiting for the transport as long as it takes.
+    pub(crate) async fn flush(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// A publisher's early write: skipped when another task is writing, or when the
+    /// transport lets only its driver write; an error is left for the driver to meet on its
+    /// own next write or read.
+    fn try_flush(&self) {
+        if let Ok(mut writing) = self.writing.try_lock() {
+            loop {
+                if writing.is_empty() && !self.take_into(&mut writing) {
+                    return;
+                }
+                match writing.write_with(|bufs| self.transport.try_write_vectored(bufs)) {
+                    Ok(n) => self.wrote(n),
+                    Err(_) => return,
+                }
+                if !writing.is_empty() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// True when frames are waiting (queued, partly written, or unflushed).
+    pub(crate) fn has_pending(&self) -> bool {
+        self.buffered() > 0 || self.unflushed.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn buffered(&self) -> usize {
+        self.buffered.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Refuses every later frame.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Moves everything queued into `writing` (which must be empty) and returns whether
+    /// there was anything.
+    fn take_into(&self, writing: &mut Queue) -> bool {
+        debug_assert!(writing.is_empty());
+        let mut queue = lock(&self.queue);
+        if queue.is_empty() {
+            return false;
+        }
+        std::mem::swap(&mut *queue, writing);
+        drop(queue);
+        // Into this task's reused write buffer, without holding the queue's lock.
+        writing.copy_published();
+        true
+    }
+
+    /// Queues one frame if the socket takes it. `control` frames (ping, pong, close) may go
+    /// [`CONTROL_SLACK`] past the limit, since the protocol needs them; past that they are
+    /// refused too, so a peer that sends pings and never reads cannot grow the queue without
+    /// bound. Data frames go through [`send`](Self::send), which applies the policy.
+    pub(crate) fn push(&self, opcode: OpCode, payload: Payload<'_>, control: bool) -> Pushed {
+        let options = self.options;
+        let len = payload.len();
+        let mut queue = lock(&self.queue);
+        if self.is_closed() {
+            return Pushed::Refused;
+        }
+        let was_empty = queue.is_empty();
+        let limit = if control {
+            options.backpressure_limit.saturating_add(CONTROL_SLACK)
+        } else {
+            options.backpressure_limit
+        };
+        if self.buffered() >= limit {
+            return Pushed::OverLimit;
+        }
+        queue.push_frame(opcode, payload);
+        // An add, not a store: the writer subtracts what it wrote without this lock.
+        self.buffered
+            .fetch_add(frame::header_len(len) + len, Ordering::AcqRel);
+        drop(queue);
+        Pushed::Queued { len, was_empty }
+    }
+
+    /// Queues a data frame and applies the backpressure policy; `compress` asks for
+    /// permessage-deflate where the connection and route allow it. An early write that
+    /// fails by the socket's own handler is returned for the driver to act on.
+    pub(crate) fn send(
+        &self,
+        opcode: OpCode,
+        payload: Payload<'_>,
+        compress: bool,
+        origin: Origin,
+    ) -> (Delivery, Option<io::Error>) {
+        let compressed = match payload.message_bytes() {
+            Some(bytes) if compress => self.push_compressed(opcode, bytes),
+            _ => None,
+        };
+        let pushed = match compressed {
+            Some(pushed) => pushed,
+            None => self.push(opcode, payload, false),
+        };
+        self.settle(pushed, origin)
+    }
+
+    /// Queues a frame published to a topic (encoded once, shared by every subscriber);
+    /// `wire_len` is the payload's length on the wire.
+    pub(crate) fn deliver(&self, published: &Published, wire_len: usize) -> Delivery {
+        // The opcode is already in the encoded frame.
+        let payload = Payload::Published(published, wire_len);
+        self.settle(self.push(OpCode::Binary, payload, false), Origin::Other)
+            .0
+    }
+
+    /// Compresses a published message with this connection's own compressor and queues it
+    /// (like [`deliver`](Self::deliver)); plain if it does not compress after all.
+    pub(crate) fn deliver_compressed(
+        &self,
+        opcode: OpCode,
+        payload: &[u8],
+        plain: &Published,
+    ) -> Delivery {
+        match self.push_compressed(opcode, payload) {
+            Some(pushed) => self.settle(pushed, Origin::Other).0,
+            None => self.deliver(plain, payload.len()),
+        }
+    }
+
+    /// The backpressure policy, the same for a send and a publish: a queue at the limit
+    /// asks for `drain`; a frame refused at the limit asks the driver to close with `1008`
+    /// when the route says so; a queue past [`FLUSH_THRESHOLD`] is written at once by
+    /// whoever grew it; a publisher wakes a driver that had nothing queued.
+    fn settle(&self, pushed: Pushed, origin: Origin) -> (Delivery, Option<io::Error>) {
+        let limit = self.options.backpressure_limit;
+        match pushed {
+            Pushed::Queued { len, was_empty } => {
+                if was_empty && origin == Origin::Other {
+                    self.wake();
+                }
+                let mut error = None;
+                if self.buffered() >= FLUSH_THRESHOLD {
+                    match origin {
+                        Origin::Own => error = self.flush_now().err(),
+                        // Unless the driver is writing this very moment.
+                        Origin::Other => self.try_flush(),
+                    }
+                }
+                // Measured after any early write: what the transport took no longer counts.
+                let delivery = if self.buffered() >= limit {
+                    self.wants_drain.store(true, Ordering::Relaxed);
+                    Delivery::Backpressure(len)
+                } else {
+                    Delivery::Sent(len)
+                };
+                (delivery, error)
+            }
+            Pushed::OverLimit => {
+                self.wants_drain.store(true, Ordering::Relaxed);
+                if self.options.close_on_backpressure_limit {
+                    self.close_requested.store(true, Ordering::Release);
+                    if origin == Origin::Other {
+                        self.wake();
+                    }
+                }
+                (Delivery::Dropped, None)
+            }
+            Pushed::Refused => (Delivery::Dropped, None),
+        }
+    }
+
+    /// Queues `payload` compressed (permessage-deflate) if this connection compresses
+    /// messages of its size; `None` if it does not, and the caller queues it as it is.
+    fn push_compressed(&self, opcode: OpCode, payload: &[u8]) -> Option<Pushed> {
+        let sender = self.deflate.as_deref()?;
+        if !sender.wants(payload.len()) {
+            return None;
+        }
+        let mut compressed = BytesMut::new();
+        match (sender.dedicated(), sender.shared_window()) {
+            (Some(compressor), _) => {
+                // Compressed and queued under the compressor's lock: the peer inflates in
+                // queue order, which must be the order the context saw.
+                let mut compressor = lock(compressor);
+                if !compressor.compress(payload, &mut compressed) {
+                    return None;
+                }
+                let pushed = self.push(opcode, Payload::Deflated(&compressed), false);
+                if !matches!(pushed, Pushed::Queued { .. }) {
+                    // The peer never sees this message: stop referring to it.
+                    compressor.reset();
+                }
+                Some(pushed)
+            }
+            (None, Some(window)) => {
+                let ok =
+                    codec::with_shared_compressor(window, |c| c.compress(payload, &mut compressed));
+                ok.then(|| self.push(opcode, Payload::Deflated(&compressed), false))
+            }
+            (None, None) => None,
+        }
+    }
+
+    /// Records that `n` queued bytes reached the transport.
+    fn wrote(&self, n: usize) {
+        self.buffered.fetch_sub(n, Ordering::AcqRel);
+    }
+}
