@@ -200,6 +200,14 @@ impl Driver {
         if let Err(panic) = call(&self.shared, || S::open(ws)).await {
             return Box::pin(self.handler_panicked::<S>(ws, "open", panic)).await;
         }
+        if !self.read_buf.is_empty() {
+            // Frames that came in with the handshake (hyper read them): no read will report
+            // them again.
+            let read = Ok(self.read_buf.len());
+            if let Some(ending) = self.dispatch::<S>(ws, read).await {
+                return ending;
+            }
+        }
         loop {
             if let Some(ending) = self.after_handlers::<S>(ws).await {
                 return ending;
@@ -564,4 +572,155 @@ fn log_panic<S: SocketHandlers>(handler: &str, panic: &str) {
         line = S::LOCATION.1,
         "the `{handler}` handler panicked: {panic}"
     );
+}
+
+/// The driver on an in-memory duplex stream: no socket, no HTTP, just the transport seam.
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::BytesMut;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    use super::*;
+    use crate::ws::frame::{encode_masked_frame, Decoder, Role};
+    use crate::ws::transport::Exclusive;
+    use crate::ws::Message;
+
+    struct Echo;
+
+    #[crate::websocket("/echo")]
+    impl Echo {
+        fn open(ws: &mut WebSocket) {
+            ws.subscribe("news").expect("a topic");
+        }
+        fn message(ws: &mut WebSocket, msg: Message) {
+            ws.send(msg);
+        }
+    }
+
+    /// Starts a socket of `S` on one end of a duplex stream; returns the server and the
+    /// client's end.
+    fn start(leftover: &[u8]) -> (Server, DuplexStream) {
+        let (near, far) = tokio::io::duplex(64 * 1024);
+        let server = Server::new(Addr::Unix(None), Duration::from_secs(5));
+        tokio::spawn(run::<Echo>(
+            Box::new(Exclusive::new(near)),
+            Bytes::copy_from_slice(leftover),
+            (),
+            server.clone(),
+            Addr::Unix(None),
+            Negotiated {
+                protocol: None,
+                deflate: None,
+            },
+            server.stop_receiver(),
+        ));
+        (server, far)
+    }
+
+    fn client_frame(opcode: OpCode, payload: &[u8]) -> BytesMut {
+        let mut out = BytesMut::new();
+        encode_masked_frame(&mut out, opcode, true, false, payload, [1, 2, 3, 4]);
+        out
+    }
+
+    /// The next frame the server sent.
+    async fn next(far: &mut DuplexStream, buf: &mut BytesMut) -> Event {
+        let mut decoder = Decoder::of(Role::Server, 1 << 20);
+        let read = async {
+            loop {
+                if let Some(event) = decoder.decode(buf).expect("a valid server frame") {
+                    return event;
+                }
+                assert_ne!(far.read_buf(buf).await.expect("read"), 0, "EOF");
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), read)
+            .await
+            .expect("a frame within 5 s")
+    }
+
+    fn text(event: Event) -> String {
+        match event {
+            Event::Message(Message::Text(text)) => text.as_str().to_owned(),
+            _ => panic!("expected a text message"),
+        }
+    }
+
+    #[tokio::test]
+    async fn echoes_over_an_in_memory_stream_including_bytes_read_with_the_handshake() {
+        let (server, mut far) = start(&client_frame(OpCode::Text, b"early"));
+        let mut buf = BytesMut::new();
+        assert_eq!(text(next(&mut far, &mut buf).await), "early");
+        far.write_all(&client_frame(OpCode::Text, b"hello"))
+            .await
+            .unwrap();
+        assert_eq!(text(next(&mut far, &mut buf).await), "hello");
+        // A ping is answered by the driver itself.
+        far.write_all(&client_frame(OpCode::Ping, b"p"))
+            .await
+            .unwrap();
+        assert!(matches!(next(&mut far, &mut buf).await, Event::Pong(p) if &p[..] == b"p"));
+        assert_eq!(server.pending_websockets(), 1);
+        let stopping = tokio::spawn({
+            let server = server.clone();
+            async move { server.stop().await }
+        });
+        assert!(matches!(
+            next(&mut far, &mut buf).await,
+            Event::Close(Some((1001, _)))
+        ));
+        far.write_all(&client_frame(OpCode::Close, &[0x03, 0xe9]))
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(2), stopping)
+            .await
+            .expect("stopped once the peer answered the close")
+            .unwrap();
+        assert_eq!(server.pending_websockets(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_publish_from_another_task_reaches_a_socket_only_its_driver_writes() {
+        let (server, mut far) = start(&[]);
+        let mut buf = BytesMut::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while server.subscriber_count("news") == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "never subscribed");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // Enough to pass the early-write threshold: the publisher may not write to this
+        // transport, so every byte must come through the driver.
+        let publisher = server.clone();
+        let big = "x".repeat(1000);
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                publisher.publish("news", big.as_str()).expect("a topic");
+            }
+        })
+        .await
+        .unwrap();
+        for _ in 0..200 {
+            assert_eq!(text(next(&mut far, &mut buf).await).len(), 1000);
+        }
+        drop(far);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_broken_frame_closes_with_1002_on_any_transport() {
+        let (server, mut far) = start(&[]);
+        let mut buf = BytesMut::new();
+        // RSV2 set: nothing negotiated it.
+        let mut frame = client_frame(OpCode::Text, b"x");
+        frame[0] |= 0x20;
+        far.write_all(&frame).await.unwrap();
+        assert!(matches!(
+            next(&mut far, &mut buf).await,
+            Event::Close(Some((1002, _)))
+        ));
+        drop(far);
+        server.stop().await;
+    }
 }
