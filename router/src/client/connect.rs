@@ -141,9 +141,47 @@ impl ClientBuilder {
             .unwrap_or(Err(ConnectError::Timeout(timeout)))
     }
 
+    /// Performs the upgrade on a stream that is already connected to the server, such as a
+    /// Unix domain socket ([`Router::listen_unix`](crate::Router::listen_unix)) or an
+    /// in-memory stream: the URL gives the `Host` header and the path; its scheme must be
+    /// `ws://` (for TLS, pass a stream that already speaks it).
+    ///
+    /// # Errors
+    ///
+    /// As for [`connect`](Self::connect).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use hyperbun::client::ClientBuilder;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let stream = tokio::net::UnixStream::connect("/run/app.sock").await?;
+    /// let mut ws = ClientBuilder::new("ws://localhost/chat").connect_on(stream).await?;
+    /// ws.send("hello").await?;
+    /// # Ok(())
+    /// # }
+    /// # let _ = run;
+    /// ```
+    pub async fn connect_on<S>(self, stream: S) -> Result<WebSocketClient, ConnectError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        let timeout = self.timeout;
+        let target = Target::parse(&self.url)?;
+        if target.secure {
+            return Err(ConnectError::Handshake(
+                "connect_on takes a ws:// URL: pass a stream that already speaks TLS".into(),
+            ));
+        }
+        let address = self.url.clone();
+        tokio::time::timeout(timeout, self.handshake(Box::new(stream), &target, &address))
+            .await
+            .unwrap_or(Err(ConnectError::Timeout(timeout)))
+    }
+
     async fn connect_now(self) -> Result<WebSocketClient, ConnectError> {
         let target = Target::parse(&self.url)?;
-        let extra = self.request_headers()?;
         let address = format!("{}:{}", target.host, target.port);
         let io_error = |source| ConnectError::Io {
             address: address.clone(),
@@ -153,14 +191,29 @@ impl ClientBuilder {
             .await
             .map_err(io_error)?;
         tcp.set_nodelay(true).map_err(io_error)?;
-        let mut stream: Box<dyn Stream> = if target.secure {
+        let stream: Box<dyn Stream> = if target.secure {
             self.tls_connect(&target, tcp).await.map_err(io_error)?
         } else {
             Box::new(tcp)
         };
+        self.handshake(stream, &target, &address).await
+    }
+
+    /// The HTTP/1.1 upgrade on a connected stream.
+    async fn handshake(
+        self,
+        mut stream: Box<dyn Stream>,
+        target: &Target,
+        address: &str,
+    ) -> Result<WebSocketClient, ConnectError> {
+        let extra = self.request_headers()?;
+        let io_error = |source| ConnectError::Io {
+            address: address.to_owned(),
+            source,
+        };
 
         let key = base64::engine::general_purpose::STANDARD.encode(random_key());
-        let request = self.request(&target, &key, &extra);
+        let request = self.request(target, &key, &extra);
         stream.write_all(&request).await.map_err(io_error)?;
         stream.flush().await.map_err(io_error)?;
 
