@@ -3,8 +3,9 @@
 //! decompression bombs (`1009`), bad data (`1007`) and RSV1 where it is not allowed (`1002`).
 
 use hyperbun::prelude::*;
+use hyperbun::test::masked_frame;
 use hyperbun::{Compressor, Decompressor, DecompressorSize, PerMessageDeflate};
-use hyperbun_tests::{get, masked_frame, spawn, wait_subscribers, RawFrame, RawWs, TestServer};
+use hyperbun_tests::{get, spawn, wait_subscribers, RawFrame, RawWs, TestServer};
 use zlib_rs::{Deflate, DeflateFlush, Inflate, InflateFlush};
 
 /// `/shared`: echoes compressed; `publish:TEXT` publishes TEXT compressed to `news`.

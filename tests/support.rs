@@ -467,7 +467,8 @@ impl RawWs {
 
     /// Writes one masked client frame. `first` is the first header byte (FIN, RSV, opcode).
     pub async fn frame(&mut self, first: u8, payload: &[u8]) {
-        self.write(&masked_frame(first, payload)).await;
+        self.write(&hyperbun::test::masked_frame(first, payload))
+            .await;
     }
 
     /// Reads the next frame from the server.
@@ -506,26 +507,6 @@ impl RawWs {
             }
         }
     }
-}
-
-/// A masked client frame with a fixed mask.
-pub fn masked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x37, 0xfa, 0x21, 0x3d];
-    let mut out = vec![first];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=65535 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    out
 }
 
 fn parse_server_frame(buf: &[u8]) -> Option<(RawFrame, usize)> {

@@ -584,7 +584,7 @@ async fn pings_from_a_peer_that_never_reads_cannot_grow_the_queue_without_bound(
     let app = start().await;
     let mut raw = RawWs::connect(app.addr, "/buffered").await;
     // 60,000 pings of 125 bytes ask for ~7.6 MB of pongs; the client reads none of them.
-    let ping = hyperbun_tests::masked_frame(0x89, &[b'p'; 125]);
+    let ping = hyperbun::test::masked_frame(0x89, &[b'p'; 125]);
     let burst: Vec<u8> = ping
         .iter()
         .copied()

@@ -2,7 +2,8 @@
 //! the server answers with (and that it then closes the connection).
 
 use hyperbun::prelude::*;
-use hyperbun_tests::{journal, masked_frame, spawn, RawWs, TestServer};
+use hyperbun::test::masked_frame;
+use hyperbun_tests::{journal, spawn, RawWs, TestServer};
 
 struct Echo;
 

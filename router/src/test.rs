@@ -41,7 +41,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -49,10 +49,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::client::{ClientBuilder, ClientEvent, CloseFrame, ConnectError, WebSocketClient};
+use crate::ws::frame::{self, OpCode};
 use crate::{Message, Router, Server};
 
 /// How long any one step (a request, a message) may take by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The masking key of [`masked_frame`].
+const MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
 
 /// A router served on `127.0.0.1` on a free port, for the length of a test.
 #[derive(Debug)]
@@ -259,6 +263,58 @@ impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// A client-to-server WebSocket frame, masked, for tests that write frames byte by byte (on
+/// a raw `TcpStream` after a handshake, or into a decoder). `first_byte` is the frame's
+/// first byte exactly as given: FIN `0x80`, RSV1 `0x40`, RSV2 `0x20`, RSV3 `0x10`, and the
+/// opcode in the low four bits, so reserved bits and opcodes can be sent on purpose. The
+/// length takes the shortest form (in the second byte up to 125 bytes, then 16 bits after
+/// `126`, then 64 bits after `127`), and the payload is masked with a fixed key,
+/// `37 FA 21 3D`.
+///
+/// [`write_masked_frame`] appends a frame to a buffer with a key of your choice.
+///
+/// ```
+/// use hyperbun::test::masked_frame;
+///
+/// // FIN and the text opcode; the mask bit and a length of 2; the key; "Hi" masked.
+/// let frame = masked_frame(0x81, b"Hi");
+/// assert_eq!(frame, [0x81, 0x82, 0x37, 0xFA, 0x21, 0x3D, b'H' ^ 0x37, b'i' ^ 0xFA]);
+///
+/// // A ping with RSV1 set, which no extension allows: a server must close with 1002.
+/// assert_eq!(masked_frame(0xC9, b"")[..2], [0xC9, 0x80]);
+///
+/// // 126 bytes and more: a 16-bit length.
+/// assert_eq!(masked_frame(0x82, &[0; 300])[..4], [0x82, 0xFE, 0x01, 0x2C]);
+/// ```
+pub fn masked_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    write_masked_frame(&mut out, first_byte, payload, MASK);
+    out.into()
+}
+
+/// Appends a [`masked_frame`] to `out`, masked with `mask`: for a client that writes many
+/// frames into one buffer, such as a load generator. A real client picks a new,
+/// unpredictable key for every frame (RFC 6455 §5.3).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use hyperbun::test::{masked_frame, write_masked_frame};
+///
+/// let mut out = BytesMut::new();
+/// write_masked_frame(&mut out, 0x81, b"one", [0x37, 0xFA, 0x21, 0x3D]);
+/// write_masked_frame(&mut out, 0x88, &1000u16.to_be_bytes(), [0; 4]);
+/// assert_eq!(out[..9], masked_frame(0x81, b"one"));
+/// // A zero key leaves the payload as it is: a close frame with 1000.
+/// assert_eq!(out[9..], [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]);
+/// ```
+pub fn write_masked_frame(out: &mut BytesMut, first_byte: u8, payload: &[u8], mask: [u8; 4]) {
+    let start = out.len();
+    // The server's encoder with the client's mask; only the first byte depends on the
+    // opcode and flags, so it is written over with the one given.
+    frame::encode_masked_frame(out, OpCode::Continuation, false, false, payload, mask);
+    out[start] = first_byte;
 }
 
 /// A WebSocket client for tests: every call panics with a readable message when the server
