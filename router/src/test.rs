@@ -42,7 +42,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_TYPE, HOST};
+use http::header::{HeaderValue, CONTENT_TYPE, HOST};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -136,6 +136,51 @@ impl TestServer {
         let body = serde_json::to_vec(value).expect("TestServer::post_json: value is JSON");
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, "application/json".parse().expect("valid"));
+        self.request(Method::POST, path, headers, body.into()).await
+    }
+
+    /// `POST path` with `body` sent as it is, labelled `content_type`: a form, text, bytes,
+    /// or JSON that is not valid (to see how a route rejects it).
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Login {
+    ///     user: String,
+    /// }
+    ///
+    /// #[post("/login")]
+    /// async fn login(Form(form): Form<Login>) -> String {
+    ///     format!("hello {}", form.user)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![login]).await;
+    /// let form = "application/x-www-form-urlencoded";
+    /// assert_eq!(app.post("/login", form, "user=Ada").await.text(), "hello Ada");
+    /// let wrong = app.post("/login", "text/plain", "user=Ada").await;
+    /// assert_eq!(wrong.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    /// app.stop().await;
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `content_type` is not a valid header value, and as [`request`](Self::request).
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<Bytes>,
+    ) -> TestResponse {
+        let content_type = HeaderValue::from_str(content_type).unwrap_or_else(|e| {
+            panic!("TestServer::post: {content_type:?} is not a header value: {e}")
+        });
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, content_type);
         self.request(Method::POST, path, headers, body.into()).await
     }
 
@@ -262,6 +307,42 @@ impl TestResponse {
     /// The value of header `name`, if present (the first, if several).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every value of header `name`, in the order received (none if it is absent), to check
+    /// that a header came exactly once:
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[get("/user")]
+    /// async fn user() -> Json<Value> {
+    ///     Json(json!({ "id": 7 }))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![user]).await;
+    /// let response = app.get("/user").await;
+    /// assert_eq!(response.header_values("content-type"), ["application/json"]);
+    /// assert!(response.header_values("location").is_empty());
+    /// app.stop().await;
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If a value is not visible ASCII text.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .map(|v| {
+                v.to_str()
+                    .unwrap_or_else(|e| panic!("header {name}: {v:?} is not text: {e}"))
+            })
+            .collect()
     }
 }
 
