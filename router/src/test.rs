@@ -63,6 +63,7 @@ const MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
 pub struct TestServer {
     server: Server,
     addr: SocketAddr,
+    timeout: Duration,
 }
 
 impl TestServer {
@@ -79,7 +80,41 @@ impl TestServer {
             .listen(listener)
             .unwrap_or_else(|e| panic!("TestServer: cannot serve the router: {e}"));
         let addr = server.local_addr();
-        TestServer { server, addr }
+        TestServer {
+            server,
+            addr,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Changes how long each request and [`wait_subscribers`](Self::wait_subscribers) may
+    /// take, and the timeout of the [`TestWebSocket`]s it opens (5 s by default): for a route
+    /// that takes long, such as one that publishes megabytes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[get("/slow")]
+    /// async fn slow() -> &'static str {
+    ///     tokio::time::sleep(Duration::from_millis(100)).await;
+    ///     "done"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![slow])
+    ///     .await
+    ///     .with_timeout(Duration::from_secs(30));
+    /// assert_eq!(app.get("/slow").await.text(), "done");
+    /// app.stop().await;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Where it listens.
@@ -97,9 +132,11 @@ impl TestServer {
     ///
     /// # Panics
     ///
-    /// If the count is still different after 5 s; the message says what it was.
+    /// If the count is still different after the timeout (5 s by default); the message says
+    /// what it was.
     pub async fn wait_subscribers(&self, topic: &str, count: usize) {
-        let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+        let timeout = self.timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let now = self.server.subscriber_count(topic);
             if now == count {
@@ -108,7 +145,7 @@ impl TestServer {
             if tokio::time::Instant::now() >= deadline {
                 panic!(
                     "expected {count} subscribers to {topic:?}, \
-                     still {now} after {DEFAULT_TIMEOUT:?}"
+                     still {now} after {timeout:?}"
                 );
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -188,7 +225,8 @@ impl TestServer {
     ///
     /// # Panics
     ///
-    /// If the request cannot be sent or the response does not come within 5 s.
+    /// If the request cannot be sent or the response does not come within the timeout (5 s
+    /// by default).
     pub async fn request(
         &self,
         method: Method,
@@ -216,10 +254,10 @@ impl TestServer {
                 body,
             })
         };
-        match tokio::time::timeout(DEFAULT_TIMEOUT, exchange).await {
+        match tokio::time::timeout(self.timeout, exchange).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => panic!("{what}: {e}"),
-            Err(_) => panic!("{what}: no response within {DEFAULT_TIMEOUT:?}"),
+            Err(_) => panic!("{what}: no response within {:?}", self.timeout),
         }
     }
 
@@ -245,7 +283,7 @@ impl TestServer {
         let client = builder.connect().await?;
         Ok(TestWebSocket {
             client,
-            timeout: DEFAULT_TIMEOUT,
+            timeout: self.timeout,
         })
     }
 
