@@ -85,17 +85,22 @@ fn app() -> Router {
 mod tests {
     use std::time::Duration;
 
-    use hyperbun_tests::{within, WsMessage};
+    use futures_util::StreamExt;
+    use hyperbun::test::TestServer;
+    use hyperbun_tests::within;
     use tokio::net::TcpSocket;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
 
     #[tokio::test]
     async fn a_slow_reader_gets_every_chunk_in_order_after_pauses() {
-        let app = hyperbun_tests::spawn(super::app()).await;
-        // A small receive buffer, and no reading for a while: the server must pause.
+        let app = TestServer::start(super::app()).await;
+        // A small receive buffer, and no reading for a while: the server must pause. The
+        // buffer is a socket option, set before connecting, so the WebSocket runs over a
+        // socket of our own (tokio-tungstenite) rather than `app.ws`.
         let socket = TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(64 * 1024).unwrap();
-        let stream = socket.connect(app.addr).await.unwrap();
-        let url = format!("ws://{}/download", app.addr);
+        let stream = socket.connect(app.addr()).await.unwrap();
+        let url = app.ws_url("/download");
         let (mut ws, _) = within("handshake", tokio_tungstenite::client_async(url, stream))
             .await
             .unwrap();
@@ -103,7 +108,10 @@ mod tests {
 
         let mut next = 0u32;
         loop {
-            let message = hyperbun_tests::ws_next(&mut ws).await;
+            let message = within("the next message", ws.next())
+                .await
+                .expect("the connection ended")
+                .expect("ws error");
             match message {
                 WsMessage::Binary(chunk) => {
                     assert_eq!(chunk.len(), super::CHUNK);

@@ -40,29 +40,31 @@ fn app() -> Router {
 
 #[cfg(test)]
 mod tests {
-    use hyperbun::prelude::{json, StatusCode};
-    use hyperbun_tests::{get, post, spawn};
+    use hyperbun::prelude::{json, StatusCode, Value};
+    use hyperbun::test::TestServer;
 
     #[tokio::test]
     async fn every_route_answers_as_documented() {
-        let app = spawn(super::app()).await;
+        let app = TestServer::start(super::app()).await;
 
-        let reply = get(app.addr, "/").await;
+        let reply = app.get("/").await;
         assert_eq!(reply.status, StatusCode::OK);
-        assert_eq!(reply.header("content-type"), "application/json");
+        assert_eq!(reply.header_values("content-type"), ["application/json"]);
         assert_eq!(reply.text(), r#"{"message":"Hello, world!"}"#);
 
-        let reply = get(app.addr, "/users/42").await;
+        let reply = app.get("/users/42").await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.text(), "user 42");
 
-        let reply = get(app.addr, "/users/abc").await;
+        let reply = app.get("/users/abc").await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
         assert!(reply.text().contains("`id`"), "{}", reply.text());
 
-        let reply = post(app.addr, "/echo", "application/json", r#"{"a":[1,2]}"#).await;
+        let reply = app
+            .post("/echo", "application/json", r#"{"a":[1,2]}"#)
+            .await;
         assert_eq!(reply.status, StatusCode::OK);
-        assert_eq!(reply.json(), json!({ "a": [1, 2] }));
+        assert_eq!(reply.json::<Value>(), json!({ "a": [1, 2] }));
 
         app.stop().await;
     }

@@ -220,7 +220,7 @@ async fn ping_pong_both_ways() {
 async fn closing_from_either_side() {
     let app = start().await;
     let mut log = app.ws("/log").await;
-    wait_for_subscriber(&app, "log").await;
+    app.wait_subscribers("log", 1).await;
 
     // Ours: the server's close handler sees our code and reason, and answers.
     let mut ws = app.ws("/echo").await;
@@ -268,17 +268,6 @@ async fn closing_from_either_side() {
     ));
     ws.close().await;
     app.stop().await;
-}
-
-/// Waits until `topic` has a subscriber.
-async fn wait_for_subscriber(app: &TestServer, topic: &str) {
-    for _ in 0..500 {
-        if app.server().subscriber_count(topic) > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no subscriber to {topic} after 5 s");
 }
 
 /// A fake server: accepts one connection, reads the upgrade request, writes `answer(key)`

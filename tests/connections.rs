@@ -1,11 +1,17 @@
 //! Connection lifecycle: keep-alive, panics, graceful stop and the header read timeout.
+//!
+//! `TestServer` opens a connection per request, so tests about one connection (several
+//! requests on it, a partial request, a connection the server must close) hold their own:
+//! hyper's client connection from `connect`, or a `RawConn` for the bytes themselves.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyperbun::prelude::*;
-use hyperbun_tests::{connect, fetch, get, request, send, spawn, within, ClientBody, RawConn};
+use hyperbun::test::TestServer;
+use hyperbun_tests::{connect, fetch, request, send, within, ClientBody, RawConn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -21,7 +27,7 @@ async fn echo(body: String) -> String {
 }
 
 /// Asserts that nothing serves `addr` any more: connecting is refused, or the connection is
-/// closed without a response.
+/// closed without a response. A raw socket, since either outcome is a pass.
 async fn assert_not_served(addr: SocketAddr) {
     let Ok(mut stream) = within("connect after stop", TcpStream::connect(addr)).await else {
         return;
@@ -41,8 +47,8 @@ async fn assert_not_served(addr: SocketAddr) {
 
 #[tokio::test]
 async fn keep_alive_serves_several_requests_on_one_hyper_connection() {
-    let app = spawn(hyperbun::router![peer, echo]).await;
-    let mut conn = connect(app.addr).await;
+    let app = TestServer::start(hyperbun::router![peer, echo]).await;
+    let mut conn = connect(app.addr()).await;
 
     let first = send(
         &mut conn,
@@ -87,15 +93,15 @@ async fn keep_alive_serves_several_requests_on_one_hyper_connection() {
     }
 
     // A new connection is a different client socket.
-    let other = get(app.addr, "/peer").await;
+    let other = app.get("/peer").await;
     assert_ne!(other.text(), client);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn keep_alive_serves_sequential_requests_on_one_raw_stream() {
-    let app = spawn(hyperbun::router![peer, echo]).await;
-    let mut conn = RawConn::connect(app.addr).await;
+    let app = TestServer::start(hyperbun::router![peer, echo]).await;
+    let mut conn = RawConn::connect(app.addr()).await;
     let client = conn.local_addr().to_string();
 
     for i in 0..3 {
@@ -121,8 +127,8 @@ async fn keep_alive_serves_sequential_requests_on_one_raw_stream() {
 
 #[tokio::test]
 async fn pipelined_requests_are_answered_in_order() {
-    let app = spawn(hyperbun::router![peer, echo]).await;
-    let mut conn = RawConn::connect(app.addr).await;
+    let app = TestServer::start(hyperbun::router![peer, echo]).await;
+    let mut conn = RawConn::connect(app.addr()).await;
     conn.write(concat!(
         "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\none",
         "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
@@ -141,8 +147,8 @@ async fn pipelined_requests_are_answered_in_order() {
 #[tokio::test]
 async fn keep_alive_off_closes_the_connection_after_each_response() {
     let router = hyperbun::router![peer].config(ServerConfig::default().keep_alive(false));
-    let app = spawn(router).await;
-    let mut conn = RawConn::connect(app.addr).await;
+    let app = TestServer::start(router).await;
+    let mut conn = RawConn::connect(app.addr()).await;
     conn.write("GET /peer HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await;
     let reply = conn.read_response().await;
@@ -164,8 +170,8 @@ async fn panicking_handler_is_500_and_the_server_keeps_serving() {
         panic!("sync boom (this panic is expected by the test)")
     }
 
-    let app = spawn(hyperbun::router![boom, boom_sync, peer]).await;
-    let mut conn = connect(app.addr).await;
+    let app = TestServer::start(hyperbun::router![boom, boom_sync, peer]).await;
+    let mut conn = connect(app.addr()).await;
     let get_on = |path: &str| {
         request(Method::GET, path)
             .body(ClientBody::default())
@@ -178,7 +184,10 @@ async fn panicking_handler_is_500_and_the_server_keeps_serving() {
     for path in ["/boom", "/boom-sync"] {
         let reply = send(&mut conn, get_on(path)).await;
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
-        assert_eq!(reply.header("content-type"), "text/plain; charset=utf-8");
+        assert_eq!(
+            reply.header_values("content-type"),
+            ["text/plain; charset=utf-8"]
+        );
         assert_eq!(reply.text(), "Internal Server Error");
     }
 
@@ -188,9 +197,9 @@ async fn panicking_handler_is_500_and_the_server_keeps_serving() {
     assert_eq!(after.text(), before.text());
 
     // ...and so do new ones, including the panicking route again.
-    let reply = get(app.addr, "/boom").await;
+    let reply = app.get("/boom").await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
-    let reply = get(app.addr, "/peer").await;
+    let reply = app.get("/peer").await;
     assert_eq!(reply.status, StatusCode::OK);
     app.stop().await;
 }
@@ -209,18 +218,16 @@ async fn graceful_stop_lets_the_in_flight_request_finish() {
         "finished after the stop began".to_owned()
     }
 
-    let app = spawn(hyperbun::router![slow]).await;
-    let addr = app.addr;
-    let mut conn = connect(addr).await;
-    let in_flight = tokio::spawn(async move {
-        let req = request(Method::GET, "/slow")
-            .body(ClientBody::default())
-            .unwrap();
-        send(&mut conn, req).await
+    // In an `Arc`, to request from a task while this one stops the server.
+    let app = Arc::new(TestServer::start(hyperbun::router![slow]).await);
+    let addr = app.addr();
+    let in_flight = tokio::spawn({
+        let app = Arc::clone(&app);
+        async move { app.get("/slow").await }
     });
     within("the handler to start", STARTED.notified()).await;
 
-    let server = app.server.clone();
+    let server = app.server().clone();
     let stopping = tokio::spawn(async move {
         server.stop().await;
         // stop() may only return once the handler is done.
@@ -229,7 +236,7 @@ async fn graceful_stop_lets_the_in_flight_request_finish() {
 
     // Give the stop every chance to (wrongly) complete while the handler still waits.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(app.server.is_stopping());
+    assert!(app.server().is_stopping());
     assert!(
         !stopping.is_finished(),
         "stop() returned with a request in flight"
@@ -239,7 +246,7 @@ async fn graceful_stop_lets_the_in_flight_request_finish() {
     RELEASE.notify_one();
     let reply = within("the in-flight response", in_flight).await.unwrap();
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-length"), "29");
+    assert_eq!(reply.header_values("content-length"), ["29"]);
     assert_eq!(reply.text(), "finished after the stop began");
 
     let handler_returned_first = within("stop() to return", stopping).await.unwrap();
@@ -250,8 +257,8 @@ async fn graceful_stop_lets_the_in_flight_request_finish() {
 
 #[tokio::test]
 async fn stop_closes_idle_keep_alive_connections() {
-    let app = spawn(hyperbun::router![peer]).await;
-    let addr = app.addr;
+    let app = TestServer::start(hyperbun::router![peer]).await;
+    let addr = app.addr();
     let mut idle = RawConn::connect(addr).await;
     idle.write("GET /peer HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await;
@@ -272,21 +279,15 @@ async fn handler_can_stop_its_own_server() {
         "bye"
     }
 
-    let app = spawn(hyperbun::router![shutdown, peer]).await;
-    let mut conn = connect(app.addr).await;
-    let reply = send(
-        &mut conn,
-        request(Method::POST, "/shutdown")
-            .body(ClientBody::default())
-            .unwrap(),
-    )
-    .await;
+    let app = TestServer::start(hyperbun::router![shutdown, peer]).await;
+    let reply = app
+        .request(Method::POST, "/shutdown", HeaderMap::new(), Bytes::new())
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "bye");
-    drop(conn);
-    within("the server to stop", app.server.stopped()).await;
-    assert!(app.server.is_stopping());
-    assert_not_served(app.addr).await;
+    within("the server to stop", app.server().stopped()).await;
+    assert!(app.server().is_stopping());
+    assert_not_served(app.addr()).await;
 }
 
 fn short_header_timeout(router: hyperbun::Router) -> hyperbun::Router {
@@ -295,8 +296,8 @@ fn short_header_timeout(router: hyperbun::Router) -> hyperbun::Router {
 
 #[tokio::test]
 async fn header_read_timeout_closes_a_partial_request() {
-    let app = spawn(short_header_timeout(hyperbun::router![peer])).await;
-    let mut conn = RawConn::connect(app.addr).await;
+    let app = TestServer::start(short_header_timeout(hyperbun::router![peer])).await;
+    let mut conn = RawConn::connect(app.addr()).await;
     conn.write("GET /pe").await;
     let received = conn.read_until_closed().await;
     assert!(
@@ -306,27 +307,27 @@ async fn header_read_timeout_closes_a_partial_request() {
     );
 
     // Requests that arrive in time are still served.
-    let reply = get(app.addr, "/peer").await;
+    let reply = app.get("/peer").await;
     assert_eq!(reply.status, StatusCode::OK);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn header_read_timeout_closes_a_silent_connection() {
-    let app = spawn(short_header_timeout(hyperbun::router![peer])).await;
-    let mut conn = RawConn::connect(app.addr).await;
+    let app = TestServer::start(short_header_timeout(hyperbun::router![peer])).await;
+    let mut conn = RawConn::connect(app.addr()).await;
     assert_eq!(conn.read_until_closed().await, b"");
     app.stop().await;
 }
 
 #[tokio::test]
 async fn partial_request_does_not_hold_up_other_connections() {
-    let app = spawn(short_header_timeout(hyperbun::router![peer])).await;
-    let mut stalled = RawConn::connect(app.addr).await;
+    let app = TestServer::start(short_header_timeout(hyperbun::router![peer])).await;
+    let mut stalled = RawConn::connect(app.addr()).await;
     stalled
         .write("GET /peer HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         .await;
-    let reply = get(app.addr, "/peer").await;
+    let reply = app.get("/peer").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(stalled.read_until_closed().await, b"");
     app.stop().await;
@@ -335,23 +336,23 @@ async fn partial_request_does_not_hold_up_other_connections() {
 #[tokio::test]
 async fn stop_closes_a_connection_that_never_sent_a_request() {
     let router = hyperbun::router![peer].config(ServerConfig::default().header_read_timeout(None));
-    let app = spawn(router).await;
-    let addr = app.addr;
+    let app = TestServer::start(router).await;
+    let addr = app.addr();
     let mut silent = RawConn::connect(addr).await;
     // Make sure the server has accepted it: a request on another connection is answered
     // after the accept loop took this one.
-    assert_eq!(get(addr, "/peer").await.status, StatusCode::OK);
+    assert_eq!(app.get("/peer").await.status, StatusCode::OK);
     app.stop().await;
     assert_eq!(silent.read_until_closed().await, b"");
 }
 
 #[tokio::test]
 async fn stop_with_a_stalled_partial_request_returns_once_the_header_timeout_closes_it() {
-    let app = spawn(short_header_timeout(hyperbun::router![peer])).await;
-    let addr = app.addr;
+    let app = TestServer::start(short_header_timeout(hyperbun::router![peer])).await;
+    let addr = app.addr();
     let mut partial = RawConn::connect(addr).await;
     partial.write("GET /peer HTTP/1.1\r\nHost: 1").await;
-    assert_eq!(get(addr, "/peer").await.status, StatusCode::OK);
+    assert_eq!(app.get("/peer").await.status, StatusCode::OK);
     app.stop().await;
     assert_eq!(partial.read_until_closed().await, b"");
     assert_not_served(addr).await;
@@ -375,12 +376,9 @@ async fn requests_on_different_connections_run_concurrently() {
         "second"
     }
 
-    let app = spawn(hyperbun::router![first, second]).await;
-    let addr = app.addr;
-    let first = tokio::spawn(async move { get(addr, "/first").await });
-    let second = get(addr, "/second").await;
+    let app = TestServer::start(hyperbun::router![first, second]).await;
+    let (first, second) = tokio::join!(app.get("/first"), app.get("/second"));
     assert_eq!(second.text(), "second");
-    let first = within("the first request", first).await.unwrap();
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.text(), "first");
     app.stop().await;
@@ -397,14 +395,14 @@ async fn graceful_stop_waits_for_a_request_body_still_being_uploaded() {
         format!("got {} bytes", body.len())
     }
 
-    let app = spawn(hyperbun::router![upload]).await;
-    let addr = app.addr;
+    let app = TestServer::start(hyperbun::router![upload]).await;
+    let addr = app.addr();
     let mut conn = RawConn::connect(addr).await;
     conn.write("POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234")
         .await;
     within("the handler to start", STARTED.notified()).await;
 
-    let server = app.server.clone();
+    let server = app.server().clone();
     let stopping = tokio::spawn(async move { server.stop().await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
@@ -429,7 +427,11 @@ async fn bind_serves_on_the_given_address_and_stop_is_idempotent() {
     let addr = server.local_addr().tcp().expect("a TCP address");
     assert!(addr.ip().is_loopback());
     assert_ne!(addr.port(), 0);
-    assert_eq!(get(addr, "/peer").await.status, StatusCode::OK);
+    // Not a `TestServer`'s: `fetch` takes any address.
+    assert_eq!(
+        fetch(addr, Method::GET, "/peer").await.status,
+        StatusCode::OK
+    );
 
     within("stop", server.stop()).await;
     // Stopping again, or waiting for the stop, returns at once.
@@ -466,7 +468,7 @@ async fn serve_binds_every_interface_and_returns_once_stopped() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    let reply = get(target, "/addr").await;
+    let reply = fetch(target, Method::GET, "/addr").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), format!("0.0.0.0:{port}"));
 

@@ -3,12 +3,22 @@
 use hyperbun::extract::{FromRequestParts, RequestContext};
 use hyperbun::http::request::Parts;
 use hyperbun::prelude::*;
-use hyperbun_tests::{call, get, post, request, spawn, ClientBody, RawConn};
+use hyperbun::test::TestServer;
+use hyperbun_tests::RawConn;
 use serde::Deserialize;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Request headers, in order; a name may come more than once.
+fn headers<const N: usize>(pairs: [(&'static str, &'static str); N]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in pairs {
+        headers.append(name, value.parse().expect("a header value"));
+    }
+    headers
+}
 
 #[derive(Deserialize)]
 struct Page {
@@ -28,16 +38,16 @@ async fn echo(Json(body): Json<Value>) -> Json<Value> {
 
 #[tokio::test]
 async fn query_is_deserialized() {
-    let app = spawn(hyperbun::router![items]).await;
-    let reply = get(app.addr, "/items?page=3&per_page=50").await;
+    let app = TestServer::start(hyperbun::router![items]).await;
+    let reply = app.get("/items?page=3&per_page=50").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "page 3 (50 per page)");
 
-    let reply = get(app.addr, "/items?per_page=5&page=2&unknown=x").await;
+    let reply = app.get("/items?per_page=5&page=2&unknown=x").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "page 2 (5 per page)");
 
-    let reply = get(app.addr, "/items?page=1").await;
+    let reply = app.get("/items?page=1").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "page 1 (20 per page)");
     app.stop().await;
@@ -45,16 +55,16 @@ async fn query_is_deserialized() {
 
 #[tokio::test]
 async fn query_that_does_not_fit_is_400() {
-    let app = spawn(hyperbun::router![items]).await;
-    let reply = get(app.addr, "/items?page=abc").await;
+    let app = TestServer::start(hyperbun::router![items]).await;
+    let reply = app.get("/items?page=abc").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert_eq!(reply.header("content-type"), TEXT);
+    assert_eq!(reply.header_values("content-type"), [TEXT]);
     assert!(
         reply.text().starts_with("invalid query string: "),
         "{reply:?}"
     );
 
-    let reply = get(app.addr, "/items").await;
+    let reply = app.get("/items").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.text(), "invalid query string: missing field `page`");
     app.stop().await;
@@ -62,22 +72,26 @@ async fn query_that_does_not_fit_is_400() {
 
 #[tokio::test]
 async fn json_body_is_echoed() {
-    let app = spawn(hyperbun::router![echo]).await;
+    let app = TestServer::start(hyperbun::router![echo]).await;
     let sent = r#"{"name":"Ada","tags":["a","b"],"n":1.5,"ok":true,"none":null}"#;
-    let reply = post(app.addr, "/echo", JSON, sent).await;
+    let reply = app.post("/echo", JSON, sent).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-type"), JSON);
+    assert_eq!(reply.header_values("content-type"), [JSON]);
     assert_eq!(
-        reply.json(),
+        reply.json::<Value>(),
         serde_json::from_str::<Value>(sent).unwrap(),
         "{reply:?}"
     );
 
     // Parameters and `+json` media types are accepted too.
-    let reply = post(app.addr, "/echo", "application/json; charset=utf-8", "[1]").await;
+    let reply = app
+        .post("/echo", "application/json; charset=utf-8", "[1]")
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "[1]");
-    let reply = post(app.addr, "/echo", "application/merge-patch+json", "{}").await;
+    let reply = app
+        .post("/echo", "application/merge-patch+json", "{}")
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "{}");
     app.stop().await;
@@ -96,13 +110,15 @@ async fn json_into_a_typed_struct() {
         (StatusCode::CREATED, format!("{} ({})", user.name, user.age))
     }
 
-    let app = spawn(hyperbun::router![create]).await;
-    let reply = post(app.addr, "/users", JSON, r#"{"name":"Ada","age":36}"#).await;
+    let app = TestServer::start(hyperbun::router![create]).await;
+    let reply = app.post("/users", JSON, r#"{"name":"Ada","age":36}"#).await;
     assert_eq!(reply.status, StatusCode::CREATED);
     assert_eq!(reply.text(), "Ada (36)");
 
     // Well-formed JSON of the wrong shape is a 400 too.
-    let reply = post(app.addr, "/users", JSON, r#"{"name":"Ada","age":"old"}"#).await;
+    let reply = app
+        .post("/users", JSON, r#"{"name":"Ada","age":"old"}"#)
+        .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.text().starts_with("invalid JSON body: "), "{reply:?}");
     app.stop().await;
@@ -110,13 +126,13 @@ async fn json_into_a_typed_struct() {
 
 #[tokio::test]
 async fn malformed_json_is_400() {
-    let app = spawn(hyperbun::router![echo]).await;
-    let reply = post(app.addr, "/echo", JSON, r#"{"name": "#).await;
+    let app = TestServer::start(hyperbun::router![echo]).await;
+    let reply = app.post("/echo", JSON, r#"{"name": "#).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert_eq!(reply.header("content-type"), TEXT);
+    assert_eq!(reply.header_values("content-type"), [TEXT]);
     assert!(reply.text().starts_with("invalid JSON body: "), "{reply:?}");
 
-    let reply = post(app.addr, "/echo", JSON, "").await;
+    let reply = app.post("/echo", JSON, "").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.text().starts_with("invalid JSON body: "), "{reply:?}");
     app.stop().await;
@@ -124,17 +140,17 @@ async fn malformed_json_is_400() {
 
 #[tokio::test]
 async fn json_with_wrong_or_missing_content_type_is_415() {
-    let app = spawn(hyperbun::router![echo]).await;
+    let app = TestServer::start(hyperbun::router![echo]).await;
     let expected = "expected a request with `Content-Type: application/json`";
 
-    let reply = post(app.addr, "/echo", "text/plain", r#"{"a":1}"#).await;
+    let reply = app.post("/echo", "text/plain", r#"{"a":1}"#).await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(reply.text(), expected);
 
-    let req = request(Method::POST, "/echo")
-        .body(ClientBody::from(r#"{"a":1}"#))
-        .unwrap();
-    let reply = call(app.addr, req).await;
+    let body = Bytes::from_static(br#"{"a":1}"#);
+    let reply = app
+        .request(Method::POST, "/echo", HeaderMap::new(), body)
+        .await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(reply.text(), expected);
     app.stop().await;
@@ -153,14 +169,10 @@ async fn login(Form(form): Form<Login>) -> String {
 
 #[tokio::test]
 async fn form_body_is_deserialized() {
-    let app = spawn(hyperbun::router![login]).await;
-    let reply = post(
-        app.addr,
-        "/login",
-        FORM,
-        "user=Ada+L%C3%B6vel&remember=true",
-    )
-    .await;
+    let app = TestServer::start(hyperbun::router![login]).await;
+    let reply = app
+        .post("/login", FORM, "user=Ada+L%C3%B6vel&remember=true")
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "hello Ada Lövel (Some(true))");
     app.stop().await;
@@ -168,15 +180,15 @@ async fn form_body_is_deserialized() {
 
 #[tokio::test]
 async fn form_with_wrong_content_type_is_415_and_bad_form_is_400() {
-    let app = spawn(hyperbun::router![login]).await;
-    let reply = post(app.addr, "/login", JSON, r#"{"user":"Ada"}"#).await;
+    let app = TestServer::start(hyperbun::router![login]).await;
+    let reply = app.post("/login", JSON, r#"{"user":"Ada"}"#).await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(
         reply.text(),
         "expected a request with `Content-Type: application/x-www-form-urlencoded`"
     );
 
-    let reply = post(app.addr, "/login", FORM, "remember=maybe").await;
+    let reply = app.post("/login", FORM, "remember=maybe").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.text().starts_with("invalid form body: "), "{reply:?}");
     app.stop().await;
@@ -191,14 +203,13 @@ async fn bytes_body_is_received_verbatim() {
         (StatusCode::OK, Bytes::from(reversed))
     }
 
-    let app = spawn(hyperbun::router![blob]).await;
+    let app = TestServer::start(hyperbun::router![blob]).await;
     let sent: Vec<u8> = (0..=255u8).collect();
-    let req = request(Method::PUT, "/blob")
-        .body(ClientBody::from(sent.clone()))
-        .unwrap();
-    let reply = call(app.addr, req).await;
+    let reply = app
+        .request(Method::PUT, "/blob", HeaderMap::new(), sent.clone().into())
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-length"), "256");
+    assert_eq!(reply.header_values("content-length"), ["256"]);
     let mut expected = sent;
     expected.reverse();
     assert_eq!(&reply.body[..], &expected[..]);
@@ -212,12 +223,12 @@ async fn string_body_is_utf8_text_or_400() {
         body.to_uppercase()
     }
 
-    let app = spawn(hyperbun::router![shout]).await;
-    let reply = post(app.addr, "/shout", "text/plain", "héllo").await;
+    let app = TestServer::start(hyperbun::router![shout]).await;
+    let reply = app.post("/shout", "text/plain", "héllo").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "HÉLLO");
 
-    let reply = post(app.addr, "/shout", "text/plain", &[0xff, 0xfe][..]).await;
+    let reply = app.post("/shout", "text/plain", &[0xff, 0xfe][..]).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.text(), "request body is not valid UTF-8");
     app.stop().await;
@@ -238,12 +249,11 @@ async fn request_extractor_gets_the_whole_request() {
         )
     }
 
-    let app = spawn(hyperbun::router![raw]).await;
-    let req = request(Method::POST, "/raw/5?q=1")
-        .header("x-trace", "t-1")
-        .body(ClientBody::from("payload"))
-        .unwrap();
-    let reply = call(app.addr, req).await;
+    let app = TestServer::start(hyperbun::router![raw]).await;
+    let trace = headers([("x-trace", "t-1")]);
+    let reply = app
+        .request(Method::POST, "/raw/5?q=1", trace, "payload".into())
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "5 POST /raw/5?q=1 t-1 payload");
     app.stop().await;
@@ -264,14 +274,15 @@ async fn header_map_method_and_uri_extractors() {
         format!("{method} {uri} agent={agent} tags={}", tags.join(","))
     }
 
-    let app = spawn(hyperbun::router![inspect]).await;
-    let req = request(Method::GET, "/inspect?a=b")
-        .header("user-agent", "tests/1.0")
-        .header("x-tag", "one")
-        .header("x-tag", "two")
-        .body(ClientBody::default())
-        .unwrap();
-    let reply = call(app.addr, req).await;
+    let app = TestServer::start(hyperbun::router![inspect]).await;
+    let sent = headers([
+        ("user-agent", "tests/1.0"),
+        ("x-tag", "one"),
+        ("x-tag", "two"),
+    ]);
+    let reply = app
+        .request(Method::GET, "/inspect?a=b", sent, Bytes::new())
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.text(),
@@ -316,27 +327,25 @@ async fn custom_extractor_rejects_with_401_or_passes_the_token() {
         token.map_or_else(|| "anonymous".to_owned(), |t| format!("token {}", t.0))
     }
 
-    let app = spawn(hyperbun::router![me, maybe]).await;
-    let reply = get(app.addr, "/me").await;
+    let app = TestServer::start(hyperbun::router![me, maybe]).await;
+    let reply = app.get("/me").await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(reply.header("www-authenticate"), "Bearer");
+    assert_eq!(reply.header_values("www-authenticate"), ["Bearer"]);
     assert_eq!(reply.text(), "missing bearer token");
 
-    let with_token = |path: &str| {
-        request(Method::GET, path)
-            .header("authorization", "Bearer s3cret")
-            .body(ClientBody::default())
-            .unwrap()
+    let with_token = |path: &'static str| {
+        let token = headers([("authorization", "Bearer s3cret")]);
+        app.request(Method::GET, path, token, Bytes::new())
     };
-    let reply = call(app.addr, with_token("/me")).await;
+    let reply = with_token("/me").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "token s3cret");
 
     // Option<T> turns the rejection into None.
-    let reply = get(app.addr, "/maybe").await;
+    let reply = app.get("/maybe").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "anonymous");
-    let reply = call(app.addr, with_token("/maybe")).await;
+    let reply = with_token("/maybe").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "token s3cret");
     app.stop().await;
@@ -349,10 +358,10 @@ async fn server_extractor_is_the_serving_server() {
         format!("{} stopping={}", server.local_addr(), server.is_stopping())
     }
 
-    let app = spawn(hyperbun::router![addr]).await;
-    let reply = get(app.addr, "/addr").await;
+    let app = TestServer::start(hyperbun::router![addr]).await;
+    let reply = app.get("/addr").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.text(), format!("{} stopping=false", app.addr));
+    assert_eq!(reply.text(), format!("{} stopping=false", app.addr()));
     app.stop().await;
 }
 
@@ -363,8 +372,9 @@ async fn remote_addr_is_the_client_socket() {
         addr.to_string()
     }
 
-    let app = spawn(hyperbun::router![whoami]).await;
-    let mut conn = RawConn::connect(app.addr).await;
+    let app = TestServer::start(hyperbun::router![whoami]).await;
+    // A raw connection: the test needs the client's own address, which `app.get` hides.
+    let mut conn = RawConn::connect(app.addr()).await;
     let client = conn.local_addr();
     conn.write("GET /whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await;
@@ -392,16 +402,15 @@ async fn path_params_and_extractors_combine() {
         Json(json!({ "id": id, "query": q, "token": token.0, "title": patch.title }))
     }
 
-    let app = spawn(hyperbun::router![edit]).await;
-    let req = request(Method::PATCH, "/posts/8?dry_run=yes")
-        .header("authorization", "Bearer t")
-        .header("content-type", JSON)
-        .body(ClientBody::from(r#"{"title":"New"}"#))
-        .unwrap();
-    let reply = call(app.addr, req).await;
+    let app = TestServer::start(hyperbun::router![edit]).await;
+    let sent = headers([("authorization", "Bearer t"), ("content-type", JSON)]);
+    let body = Bytes::from_static(br#"{"title":"New"}"#);
+    let reply = app
+        .request(Method::PATCH, "/posts/8?dry_run=yes", sent, body)
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
-        reply.json(),
+        reply.json::<Value>(),
         json!({ "id": 8, "query": { "dry_run": "yes" }, "token": "t", "title": "New" })
     );
     app.stop().await;

@@ -1,9 +1,15 @@
 //! Responses, path parameters and method routing, over real connections.
 
 use hyperbun::prelude::*;
-use hyperbun_tests::{call, empty, fetch, get, request, spawn};
+use hyperbun::test::{TestResponse, TestServer};
 
 const TEXT: &str = "text/plain; charset=utf-8";
+
+/// `method path` with no headers and no body.
+async fn fetch(app: &TestServer, method: Method, path: &str) -> TestResponse {
+    app.request(method, path, HeaderMap::new(), Bytes::new())
+        .await
+}
 
 // ---------------------------------------------------------------------------------------------
 // Responses
@@ -16,12 +22,12 @@ async fn json_response_is_200_with_application_json() {
         Json(json!({ "id": 7, "name": "Ada" }))
     }
 
-    let app = spawn(hyperbun::router![user]).await;
-    let reply = get(app.addr, "/user").await;
+    let app = TestServer::start(hyperbun::router![user]).await;
+    let reply = app.get("/user").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(reply.header_values("content-type"), ["application/json"]);
     assert_eq!(reply.text(), r#"{"id":7,"name":"Ada"}"#);
-    assert_eq!(reply.header("content-length"), "21");
+    assert_eq!(reply.header_values("content-length"), ["21"]);
     app.stop().await;
 }
 
@@ -37,15 +43,15 @@ async fn str_and_string_responses_are_plain_text() {
         format!("{}-{}", "Hello", 42)
     }
 
-    let app = spawn(hyperbun::router![fixed, owned]).await;
-    let reply = get(app.addr, "/static").await;
+    let app = TestServer::start(hyperbun::router![fixed, owned]).await;
+    let reply = app.get("/static").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-type"), TEXT);
+    assert_eq!(reply.header_values("content-type"), [TEXT]);
     assert_eq!(reply.text(), "Hello");
 
-    let reply = get(app.addr, "/owned").await;
+    let reply = app.get("/owned").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-type"), TEXT);
+    assert_eq!(reply.header_values("content-type"), [TEXT]);
     assert_eq!(reply.text(), "Hello-42");
     app.stop().await;
 }
@@ -57,10 +63,13 @@ async fn html_response_is_text_html() {
         Html("<h1>Hello</h1>")
     }
 
-    let app = spawn(hyperbun::router![page]).await;
-    let reply = get(app.addr, "/page").await;
+    let app = TestServer::start(hyperbun::router![page]).await;
+    let reply = app.get("/page").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(
+        reply.header_values("content-type"),
+        ["text/html; charset=utf-8"]
+    );
     assert_eq!(reply.text(), "<h1>Hello</h1>");
     app.stop().await;
 }
@@ -77,15 +86,21 @@ async fn bytes_and_vec_responses_are_octet_stream() {
         vec![9, 8, 7]
     }
 
-    let app = spawn(hyperbun::router![octets, vector]).await;
-    let reply = get(app.addr, "/bytes").await;
+    let app = TestServer::start(hyperbun::router![octets, vector]).await;
+    let reply = app.get("/bytes").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-type"), "application/octet-stream");
+    assert_eq!(
+        reply.header_values("content-type"),
+        ["application/octet-stream"]
+    );
     assert_eq!(&reply.body[..], &[0, 1, 2, 255]);
 
-    let reply = get(app.addr, "/vec").await;
+    let reply = app.get("/vec").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-type"), "application/octet-stream");
+    assert_eq!(
+        reply.header_values("content-type"),
+        ["application/octet-stream"]
+    );
     assert_eq!(&reply.body[..], &[9, 8, 7]);
     app.stop().await;
 }
@@ -105,18 +120,18 @@ async fn unit_and_status_code_responses_have_empty_bodies() {
         StatusCode::NO_CONTENT
     }
 
-    let app = spawn(hyperbun::router![unit, accepted, gone]).await;
-    let reply = get(app.addr, "/unit").await;
+    let app = TestServer::start(hyperbun::router![unit, accepted, gone]).await;
+    let reply = app.get("/unit").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-length"), "0");
+    assert_eq!(reply.header_values("content-length"), ["0"]);
     assert!(reply.body.is_empty());
     assert!(reply.headers.get("content-type").is_none());
 
-    let reply = fetch(app.addr, Method::POST, "/accepted").await;
+    let reply = fetch(&app, Method::POST, "/accepted").await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     assert!(reply.body.is_empty());
 
-    let reply = fetch(app.addr, Method::DELETE, "/gone").await;
+    let reply = fetch(&app, Method::DELETE, "/gone").await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert!(reply.body.is_empty());
     app.stop().await;
@@ -145,11 +160,11 @@ async fn custom_into_response_type_sets_status_headers_and_body() {
         Created { id: 12 }
     }
 
-    let app = spawn(hyperbun::router![create]).await;
-    let reply = fetch(app.addr, Method::POST, "/things").await;
+    let app = TestServer::start(hyperbun::router![create]).await;
+    let reply = fetch(&app, Method::POST, "/things").await;
     assert_eq!(reply.status, StatusCode::CREATED);
-    assert_eq!(reply.header("location"), "/things/12");
-    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(reply.header_values("location"), ["/things/12"]);
+    assert_eq!(reply.header_values("content-type"), ["application/json"]);
     assert_eq!(reply.text(), r#"{"id":12}"#);
     app.stop().await;
 }
@@ -178,15 +193,15 @@ async fn result_ok_and_err_arms_are_both_responses() {
         Ok((a / b).to_string())
     }
 
-    let app = spawn(hyperbun::router![divide]).await;
-    let reply = get(app.addr, "/divide/84/2").await;
+    let app = TestServer::start(hyperbun::router![divide]).await;
+    let reply = app.get("/divide/84/2").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-type"), TEXT);
+    assert_eq!(reply.header_values("content-type"), [TEXT]);
     assert_eq!(reply.text(), "42");
 
-    let reply = get(app.addr, "/divide/1/0").await;
+    let reply = app.get("/divide/1/0").await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.header("content-type"), TEXT);
+    assert_eq!(reply.header_values("content-type"), [TEXT]);
     assert_eq!(reply.text(), "division by zero");
     app.stop().await;
 }
@@ -209,18 +224,18 @@ async fn status_headers_body_tuple_sends_the_headers() {
         (headers, Json(json!([1, 2, 3])))
     }
 
-    let app = spawn(hyperbun::router![create, cached]).await;
-    let reply = fetch(app.addr, Method::POST, "/items").await;
+    let app = TestServer::start(hyperbun::router![create, cached]).await;
+    let reply = fetch(&app, Method::POST, "/items").await;
     assert_eq!(reply.status, StatusCode::CREATED);
-    assert_eq!(reply.header("location"), "/items/7");
-    assert_eq!(reply.header("x-request-id"), "abc123");
-    assert_eq!(reply.header("content-type"), TEXT);
+    assert_eq!(reply.header_values("location"), ["/items/7"]);
+    assert_eq!(reply.header_values("x-request-id"), ["abc123"]);
+    assert_eq!(reply.header_values("content-type"), [TEXT]);
     assert_eq!(reply.text(), "created");
 
-    let reply = get(app.addr, "/cached").await;
+    let reply = app.get("/cached").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("cache-control"), "max-age=60");
-    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(reply.header_values("cache-control"), ["max-age=60"]);
+    assert_eq!(reply.header_values("content-type"), ["application/json"]);
     assert_eq!(reply.text(), "[1,2,3]");
     app.stop().await;
 }
@@ -236,10 +251,10 @@ async fn response_value_is_sent_as_built() {
             .unwrap()
     }
 
-    let app = spawn(hyperbun::router![teapot]).await;
-    let reply = get(app.addr, "/teapot").await;
+    let app = TestServer::start(hyperbun::router![teapot]).await;
+    let reply = app.get("/teapot").await;
     assert_eq!(reply.status, StatusCode::IM_A_TEAPOT);
-    assert_eq!(reply.header("x-brew"), "earl grey");
+    assert_eq!(reply.header_values("x-brew"), ["earl grey"]);
     assert!(reply.headers.get("content-type").is_none());
     assert_eq!(reply.text(), "short and stout");
     app.stop().await;
@@ -256,8 +271,8 @@ async fn typed_path_param_is_parsed() {
         format!("user {}", id + 1)
     }
 
-    let app = spawn(hyperbun::router![user]).await;
-    let reply = get(app.addr, "/users/41").await;
+    let app = TestServer::start(hyperbun::router![user]).await;
+    let reply = app.get("/users/41").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "user 42");
     app.stop().await;
@@ -270,17 +285,17 @@ async fn unparsable_path_param_is_400_naming_the_parameter() {
         format!("user {id}")
     }
 
-    let app = spawn(hyperbun::router![user]).await;
-    let reply = get(app.addr, "/users/abc").await;
+    let app = TestServer::start(hyperbun::router![user]).await;
+    let reply = app.get("/users/abc").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert_eq!(reply.header("content-type"), TEXT);
+    assert_eq!(reply.header_values("content-type"), [TEXT]);
     assert!(reply.text().contains("`id`"), "{reply:?}");
     assert_eq!(
         reply.text(),
         r#"invalid path parameter `id`: "abc" is not a valid u64: invalid digit found in string"#
     );
 
-    let reply = get(app.addr, "/users/-1").await;
+    let reply = app.get("/users/-1").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.text().contains("`id`"), "{reply:?}");
     app.stop().await;
@@ -293,12 +308,12 @@ async fn path_param_is_percent_decoded() {
         format!("[{name}]")
     }
 
-    let app = spawn(hyperbun::router![user]).await;
-    let reply = get(app.addr, "/users/hello%20world").await;
+    let app = TestServer::start(hyperbun::router![user]).await;
+    let reply = app.get("/users/hello%20world").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "[hello world]");
 
-    let reply = get(app.addr, "/users/caf%C3%A9%2Fbar").await;
+    let reply = app.get("/users/caf%C3%A9%2Fbar").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "[café/bar]");
     app.stop().await;
@@ -311,8 +326,8 @@ async fn path_param_that_is_not_utf8_once_decoded_is_400() {
         name
     }
 
-    let app = spawn(hyperbun::router![user]).await;
-    let reply = get(app.addr, "/users/%FF%FE").await;
+    let app = TestServer::start(hyperbun::router![user]).await;
+    let reply = app.get("/users/%FF%FE").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         reply.text(),
@@ -328,16 +343,16 @@ async fn catch_all_receives_the_rest_of_the_path_with_slashes() {
         rest
     }
 
-    let app = spawn(hyperbun::router![files]).await;
-    let reply = get(app.addr, "/files/a/b/c.txt").await;
+    let app = TestServer::start(hyperbun::router![files]).await;
+    let reply = app.get("/files/a/b/c.txt").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "a/b/c.txt");
 
-    let reply = get(app.addr, "/files/readme").await;
+    let reply = app.get("/files/readme").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "readme");
 
-    let reply = get(app.addr, "/files/dir/").await;
+    let reply = app.get("/files/dir/").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "dir/");
     app.stop().await;
@@ -355,12 +370,12 @@ async fn static_route_beats_param_route() {
         format!("user {id}")
     }
 
-    let app = spawn(hyperbun::router![user, me]).await;
-    let reply = get(app.addr, "/users/me").await;
+    let app = TestServer::start(hyperbun::router![user, me]).await;
+    let reply = app.get("/users/me").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "me");
 
-    let reply = get(app.addr, "/users/5").await;
+    let reply = app.get("/users/5").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "user 5");
     app.stop().await;
@@ -374,12 +389,12 @@ async fn two_path_params_bind_by_name() {
         format!("post {post} by {user}")
     }
 
-    let app = spawn(hyperbun::router![post]).await;
-    let reply = get(app.addr, "/users/ada/posts/3").await;
+    let app = TestServer::start(hyperbun::router![post]).await;
+    let reply = app.get("/users/ada/posts/3").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "post 3 by ada");
 
-    let reply = get(app.addr, "/users/ada/posts/x").await;
+    let reply = app.get("/users/ada/posts/x").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.text().contains("`post`"), "{reply:?}");
     app.stop().await;
@@ -396,14 +411,14 @@ async fn unknown_path_is_404() {
         format!("user {id}")
     }
 
-    let app = spawn(hyperbun::router![user]).await;
+    let app = TestServer::start(hyperbun::router![user]).await;
     for path in ["/", "/nope", "/users", "/users/1/extra"] {
-        let reply = get(app.addr, path).await;
+        let reply = app.get(path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(reply.header("content-type"), TEXT);
+        assert_eq!(reply.header_values("content-type"), [TEXT]);
         assert_eq!(reply.text(), "Not Found");
     }
-    let reply = fetch(app.addr, Method::POST, "/nope").await;
+    let reply = fetch(&app, Method::POST, "/nope").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
@@ -426,22 +441,22 @@ async fn wrong_method_is_405_with_allow_header() {
         "read"
     }
 
-    let app = spawn(hyperbun::router![read, list_items, create_item]).await;
-    let reply = fetch(app.addr, Method::DELETE, "/read").await;
+    let app = TestServer::start(hyperbun::router![read, list_items, create_item]).await;
+    let reply = fetch(&app, Method::DELETE, "/read").await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(reply.header("allow"), "GET, HEAD, OPTIONS");
+    assert_eq!(reply.header_values("allow"), ["GET, HEAD, OPTIONS"]);
     assert_eq!(reply.text(), "Method Not Allowed");
 
-    let reply = fetch(app.addr, Method::POST, "/read").await;
+    let reply = fetch(&app, Method::POST, "/read").await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(reply.header("allow"), "GET, HEAD, OPTIONS");
+    assert_eq!(reply.header_values("allow"), ["GET, HEAD, OPTIONS"]);
 
-    let reply = fetch(app.addr, Method::PUT, "/items").await;
+    let reply = fetch(&app, Method::PUT, "/items").await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(reply.header("allow"), "GET, HEAD, POST, OPTIONS");
+    assert_eq!(reply.header_values("allow"), ["GET, HEAD, POST, OPTIONS"]);
     assert_eq!(reply.text(), "Method Not Allowed");
 
-    let reply = fetch(app.addr, Method::POST, "/items").await;
+    let reply = fetch(&app, Method::POST, "/items").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "create");
     app.stop().await;
@@ -456,16 +471,16 @@ async fn head_on_get_route_has_get_headers_and_no_body() {
         (headers, "twelve bytes")
     }
 
-    let app = spawn(hyperbun::router![doc]).await;
-    let full = get(app.addr, "/doc").await;
+    let app = TestServer::start(hyperbun::router![doc]).await;
+    let full = app.get("/doc").await;
     assert_eq!(full.status, StatusCode::OK);
-    assert_eq!(full.header("content-length"), "12");
+    assert_eq!(full.header_values("content-length"), ["12"]);
 
-    let head = fetch(app.addr, Method::HEAD, "/doc").await;
+    let head = fetch(&app, Method::HEAD, "/doc").await;
     assert_eq!(head.status, StatusCode::OK);
-    assert_eq!(head.header("content-length"), "12");
-    assert_eq!(head.header("content-type"), TEXT);
-    assert_eq!(head.header("x-doc"), "1");
+    assert_eq!(head.header_values("content-length"), ["12"]);
+    assert_eq!(head.header_values("content-type"), [TEXT]);
+    assert_eq!(head.header_values("x-doc"), ["1"]);
     assert!(head.body.is_empty());
     app.stop().await;
 }
@@ -477,17 +492,17 @@ async fn automatic_options_is_204_with_allow() {
         id.to_string()
     }
 
-    let app = spawn(hyperbun::router![list_items, create_item, remove]).await;
-    let reply = fetch(app.addr, Method::OPTIONS, "/items").await;
+    let app = TestServer::start(hyperbun::router![list_items, create_item, remove]).await;
+    let reply = fetch(&app, Method::OPTIONS, "/items").await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    assert_eq!(reply.header("allow"), "GET, HEAD, POST, OPTIONS");
+    assert_eq!(reply.header_values("allow"), ["GET, HEAD, POST, OPTIONS"]);
     assert!(reply.body.is_empty());
 
-    let reply = fetch(app.addr, Method::OPTIONS, "/items/3").await;
+    let reply = fetch(&app, Method::OPTIONS, "/items/3").await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    assert_eq!(reply.header("allow"), "DELETE, OPTIONS");
+    assert_eq!(reply.header_values("allow"), ["DELETE, OPTIONS"]);
 
-    let reply = fetch(app.addr, Method::OPTIONS, "/elsewhere").await;
+    let reply = fetch(&app, Method::OPTIONS, "/elsewhere").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
@@ -504,13 +519,13 @@ async fn explicit_head_route_overrides_automatic_head() {
         ([("x-head", "explicit")], StatusCode::OK)
     }
 
-    let app = spawn(hyperbun::router![doc, doc_head]).await;
-    let reply = fetch(app.addr, Method::HEAD, "/doc").await;
+    let app = TestServer::start(hyperbun::router![doc, doc_head]).await;
+    let reply = fetch(&app, Method::HEAD, "/doc").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("x-head"), "explicit");
+    assert_eq!(reply.header_values("x-head"), ["explicit"]);
     assert!(reply.body.is_empty());
 
-    let reply = get(app.addr, "/doc").await;
+    let reply = app.get("/doc").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.headers.get("x-head").is_none());
     assert_eq!(reply.text(), "the body");
@@ -535,17 +550,17 @@ async fn explicit_options_route_overrides_automatic_options() {
         )
     }
 
-    let app = spawn(hyperbun::router![api, api_options]).await;
-    let reply = fetch(app.addr, Method::OPTIONS, "/api").await;
+    let app = TestServer::start(hyperbun::router![api, api_options]).await;
+    let reply = fetch(&app, Method::OPTIONS, "/api").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("allow"), "GET, OPTIONS");
-    assert_eq!(reply.header("access-control-allow-origin"), "*");
+    assert_eq!(reply.header_values("allow"), ["GET, OPTIONS"]);
+    assert_eq!(reply.header_values("access-control-allow-origin"), ["*"]);
     assert_eq!(reply.text(), "custom options");
 
     // The 405 for other methods still lists every method of the path.
-    let reply = fetch(app.addr, Method::PUT, "/api").await;
+    let reply = fetch(&app, Method::PUT, "/api").await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(reply.header("allow"), "GET, HEAD, OPTIONS");
+    assert_eq!(reply.header_values("allow"), ["GET, HEAD, OPTIONS"]);
     app.stop().await;
 }
 
@@ -556,7 +571,7 @@ async fn any_route_answers_every_method() {
         format!("you sent {method}")
     }
 
-    let app = spawn(hyperbun::router![debug]).await;
+    let app = TestServer::start(hyperbun::router![debug]).await;
     let purge = Method::from_bytes(b"PURGE").unwrap();
     for method in [
         Method::GET,
@@ -567,14 +582,14 @@ async fn any_route_answers_every_method() {
         Method::OPTIONS,
         purge,
     ] {
-        let reply = fetch(app.addr, method.clone(), "/debug").await;
+        let reply = fetch(&app, method.clone(), "/debug").await;
         assert_eq!(reply.status, StatusCode::OK, "{method}");
         assert_eq!(reply.text(), format!("you sent {method}"));
     }
 
-    let reply = fetch(app.addr, Method::HEAD, "/debug").await;
+    let reply = fetch(&app, Method::HEAD, "/debug").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("content-length"), "13");
+    assert_eq!(reply.header_values("content-length"), ["13"]);
     assert!(reply.body.is_empty());
     app.stop().await;
 }
@@ -586,20 +601,20 @@ async fn route_with_method_list_answers_exactly_those_methods() {
         format!("{method} {id}")
     }
 
-    let app = spawn(hyperbun::router![update]).await;
+    let app = TestServer::start(hyperbun::router![update]).await;
     for method in [Method::PUT, Method::PATCH] {
-        let reply = fetch(app.addr, method.clone(), "/items/9").await;
+        let reply = fetch(&app, method.clone(), "/items/9").await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.text(), format!("{method} 9"));
     }
     for method in [Method::GET, Method::HEAD, Method::POST, Method::DELETE] {
-        let reply = fetch(app.addr, method.clone(), "/items/9").await;
+        let reply = fetch(&app, method.clone(), "/items/9").await;
         assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
-        assert_eq!(reply.header("allow"), "PUT, PATCH, OPTIONS");
+        assert_eq!(reply.header_values("allow"), ["PUT, PATCH, OPTIONS"]);
     }
-    let reply = fetch(app.addr, Method::OPTIONS, "/items/9").await;
+    let reply = fetch(&app, Method::OPTIONS, "/items/9").await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    assert_eq!(reply.header("allow"), "PUT, PATCH, OPTIONS");
+    assert_eq!(reply.header_values("allow"), ["PUT, PATCH, OPTIONS"]);
     app.stop().await;
 }
 
@@ -610,8 +625,8 @@ async fn plain_fn_handler_works() {
         (n * 2).to_string()
     }
 
-    let app = spawn(hyperbun::router![double]).await;
-    let reply = get(app.addr, "/sync/21").await;
+    let app = TestServer::start(hyperbun::router![double]).await;
+    let reply = app.get("/sync/21").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "42");
     app.stop().await;
@@ -624,15 +639,11 @@ async fn trailing_slash_is_a_distinct_route() {
         "about"
     }
 
-    let app = spawn(hyperbun::router![about]).await;
-    assert_eq!(get(app.addr, "/about").await.status, StatusCode::OK);
-    assert_eq!(get(app.addr, "/about/").await.status, StatusCode::NOT_FOUND);
+    let app = TestServer::start(hyperbun::router![about]).await;
+    assert_eq!(app.get("/about").await.status, StatusCode::OK);
+    assert_eq!(app.get("/about/").await.status, StatusCode::NOT_FOUND);
     // The query string is not part of the path.
-    let reply = call(
-        app.addr,
-        request(Method::GET, "/about?x=1").body(empty()).unwrap(),
-    )
-    .await;
+    let reply = app.get("/about?x=1").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "about");
     app.stop().await;

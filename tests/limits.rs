@@ -1,11 +1,15 @@
 //! Request body limits: the server's `max_request_body_size` and a route's `body_limit`, for
 //! bodies with a `Content-Length` and for chunked bodies.
+//!
+//! Chunked bodies and `Expect: 100-continue` are written on a raw connection: they are the
+//! point here, and `TestServer`'s client sends every body with a `Content-Length`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hyperbun::prelude::*;
+use hyperbun::test::TestServer;
 use hyperbun::Router;
-use hyperbun_tests::{chunked_request, post, raw_exchange, spawn, RawConn};
+use hyperbun_tests::{chunked_request, raw_exchange, RawConn};
 
 /// The server limit used throughout: 1 KiB.
 const LIMIT: usize = 1024;
@@ -31,20 +35,23 @@ async fn json_with_content_length_over_the_limit_is_413_before_the_handler_runs(
         Json(body)
     }
 
-    let app = spawn(small_limit(hyperbun::router![echo])).await;
-    let reply = post(app.addr, "/echo", JSON, json_of_len(LIMIT + 1)).await;
+    let app = TestServer::start(small_limit(hyperbun::router![echo])).await;
+    let reply = app.post("/echo", JSON, json_of_len(LIMIT + 1)).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(reply.header("content-type"), "text/plain; charset=utf-8");
+    assert_eq!(
+        reply.header_values("content-type"),
+        ["text/plain; charset=utf-8"]
+    );
     assert_eq!(reply.text(), TOO_LARGE);
 
-    let reply = post(app.addr, "/echo", JSON, json_of_len(4 * LIMIT)).await;
+    let reply = app.post("/echo", JSON, json_of_len(4 * LIMIT)).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.text(), TOO_LARGE);
     assert_eq!(CALLS.load(Ordering::SeqCst), 0);
 
     // Exactly at the limit is fine.
     let body = json_of_len(LIMIT);
-    let reply = post(app.addr, "/echo", JSON, body.clone()).await;
+    let reply = app.post("/echo", JSON, body.clone()).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), body);
     assert_eq!(CALLS.load(Ordering::SeqCst), 1);
@@ -61,14 +68,14 @@ async fn chunked_json_growing_over_the_limit_is_413() {
         Json(body)
     }
 
-    let app = spawn(small_limit(hyperbun::router![echo])).await;
+    let app = TestServer::start(small_limit(hyperbun::router![echo])).await;
     // Four chunks of 400 bytes: the third one crosses 1 KiB. No Content-Length is declared.
     let chunk = [b'a'; 400];
     let request = chunked_request(
         "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json",
         &[b"\"", &chunk, &chunk, &chunk, &chunk, b"\""],
     );
-    let reply = raw_exchange(app.addr, request).await;
+    let reply = raw_exchange(app.addr(), request).await;
     assert_eq!(reply.status, 413, "{reply:?}");
     assert_eq!(reply.text(), TOO_LARGE);
     assert_eq!(CALLS.load(Ordering::SeqCst), 0);
@@ -82,13 +89,13 @@ async fn chunked_json_within_the_limit_is_accepted() {
         Json(body)
     }
 
-    let app = spawn(small_limit(hyperbun::router![echo])).await;
+    let app = TestServer::start(small_limit(hyperbun::router![echo])).await;
     let chunk = [b'a'; 300];
     let request = chunked_request(
         "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json",
         &[b"\"", &chunk, &chunk, &chunk, b"\""],
     );
-    let reply = raw_exchange(app.addr, request).await;
+    let reply = raw_exchange(app.addr(), request).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.header("content-type"), Some(JSON));
     assert_eq!(reply.text(), format!("\"{}\"", "a".repeat(900)));
@@ -117,21 +124,22 @@ async fn every_body_extractor_enforces_the_limit() {
         f.a.len().to_string()
     }
 
-    let app = spawn(small_limit(hyperbun::router![raw, string, form])).await;
+    let app = TestServer::start(small_limit(hyperbun::router![raw, string, form])).await;
     let over = format!("a={}", "x".repeat(LIMIT));
     let form_type = "application/x-www-form-urlencoded";
     for path in ["/bytes", "/string", "/form"] {
-        let reply = post(app.addr, path, form_type, over.clone()).await;
+        let reply = app.post(path, form_type, over.clone()).await;
         assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
         assert_eq!(reply.text(), TOO_LARGE);
 
         let chunk = [b'x'; 600];
         let head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {form_type}");
-        let reply = raw_exchange(app.addr, chunked_request(&head, &[b"a=", &chunk, &chunk])).await;
+        let reply =
+            raw_exchange(app.addr(), chunked_request(&head, &[b"a=", &chunk, &chunk])).await;
         assert_eq!(reply.status, 413, "{path}: {reply:?}");
         assert_eq!(reply.text(), TOO_LARGE);
 
-        let reply = post(app.addr, path, form_type, "a=xyz").await;
+        let reply = app.post(path, form_type, "a=xyz").await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");
     }
     app.stop().await;
@@ -150,12 +158,12 @@ async fn route_body_limit_below_the_server_limit_is_enforced() {
         body.len().to_string()
     }
 
-    let app = spawn(small_limit(hyperbun::router![small, normal])).await;
-    let reply = post(app.addr, "/small", "text/plain", "x".repeat(16)).await;
+    let app = TestServer::start(small_limit(hyperbun::router![small, normal])).await;
+    let reply = app.post("/small", "text/plain", "x".repeat(16)).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "16");
 
-    let reply = post(app.addr, "/small", "text/plain", "x".repeat(17)).await;
+    let reply = app.post("/small", "text/plain", "x".repeat(17)).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(
         reply.text(),
@@ -166,7 +174,7 @@ async fn route_body_limit_below_the_server_limit_is_enforced() {
         "POST /small HTTP/1.1\r\nHost: 127.0.0.1",
         &[b"0123456789", b"0123456789"],
     );
-    let reply = raw_exchange(app.addr, request).await;
+    let reply = raw_exchange(app.addr(), request).await;
     assert_eq!(reply.status, 413, "{reply:?}");
     assert_eq!(
         reply.text(),
@@ -174,7 +182,7 @@ async fn route_body_limit_below_the_server_limit_is_enforced() {
     );
 
     // Other routes keep the server limit.
-    let reply = post(app.addr, "/normal", "text/plain", "x".repeat(LIMIT)).await;
+    let reply = app.post("/normal", "text/plain", "x".repeat(LIMIT)).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "1024");
     app.stop().await;
@@ -187,8 +195,8 @@ async fn route_body_limit_above_the_server_limit_is_allowed() {
         body.len().to_string()
     }
 
-    let app = spawn(small_limit(hyperbun::router![big, normal])).await;
-    let reply = post(app.addr, "/big", "text/plain", "x".repeat(3000)).await;
+    let app = TestServer::start(small_limit(hyperbun::router![big, normal])).await;
+    let reply = app.post("/big", "text/plain", "x".repeat(3000)).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "3000");
 
@@ -197,18 +205,18 @@ async fn route_body_limit_above_the_server_limit_is_allowed() {
         "POST /big HTTP/1.1\r\nHost: 127.0.0.1",
         &[&chunk, &chunk, &chunk],
     );
-    let reply = raw_exchange(app.addr, request).await;
+    let reply = raw_exchange(app.addr(), request).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.text(), "3000");
 
-    let reply = post(app.addr, "/big", "text/plain", "x".repeat(4097)).await;
+    let reply = app.post("/big", "text/plain", "x".repeat(4097)).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(
         reply.text(),
         "request body is larger than the limit of 4096 bytes"
     );
 
-    let reply = post(app.addr, "/normal", "text/plain", "x".repeat(3000)).await;
+    let reply = app.post("/normal", "text/plain", "x".repeat(3000)).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.text(), TOO_LARGE);
     app.stop().await;
@@ -222,8 +230,8 @@ async fn upload(body: Bytes) -> String {
 
 #[tokio::test]
 async fn expect_continue_over_the_limit_gets_413_without_100_continue() {
-    let app = spawn(small_limit(hyperbun::router![upload])).await;
-    let mut conn = RawConn::connect(app.addr).await;
+    let app = TestServer::start(small_limit(hyperbun::router![upload])).await;
+    let mut conn = RawConn::connect(app.addr()).await;
     conn.write(
         "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000\r\nExpect: 100-continue\r\n\r\n",
     )
@@ -240,8 +248,8 @@ async fn expect_continue_over_the_limit_gets_413_without_100_continue() {
 
 #[tokio::test]
 async fn expect_continue_within_the_limit_gets_100_continue_then_the_answer() {
-    let app = spawn(small_limit(hyperbun::router![upload])).await;
-    let mut conn = RawConn::connect(app.addr).await;
+    let app = TestServer::start(small_limit(hyperbun::router![upload])).await;
+    let mut conn = RawConn::connect(app.addr()).await;
     conn.write(
         "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
     )
@@ -262,7 +270,7 @@ async fn unread_body_after_a_413_is_never_taken_for_a_request() {
         "pong"
     }
 
-    let app = spawn(small_limit(hyperbun::router![upload, ping])).await;
+    let app = TestServer::start(small_limit(hyperbun::router![upload, ping])).await;
     let body = "x".repeat(2000);
     let chunk = [b'x'; 600];
     let over_limit = [
@@ -274,7 +282,7 @@ async fn unread_body_after_a_413_is_never_taken_for_a_request() {
         ),
     ];
     for request in over_limit {
-        let mut conn = RawConn::connect(app.addr).await;
+        let mut conn = RawConn::connect(app.addr()).await;
         conn.write(request).await;
         let reply = conn.read_response().await;
         assert_eq!(reply.status, 413, "{reply:?}");

@@ -6,7 +6,7 @@
 use hyperbun::prelude::*;
 use hyperbun::test::TestServer;
 use hyperbun::{PublishResult, TopicError};
-use hyperbun_tests::{journal, within, RawWs};
+use hyperbun_tests::{journal, RawWs, WAIT};
 
 #[derive(Debug, Default)]
 struct Member {
@@ -378,6 +378,7 @@ async fn counts_stay_exact_under_churn() {
         if i % 2 == 0 {
             graceful.push(app.ws("/room?room=churn").await);
         } else {
+            // Raw: dropping it ends the TCP connection with no close frame at all.
             abrupt.push(RawWs::connect(app.addr(), "/room?room=churn").await);
         }
     }
@@ -398,7 +399,7 @@ async fn counts_stay_exact_under_churn() {
 #[tokio::test]
 async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything() {
     // Large frames: each is shared whole by both subscribers.
-    let app = start().await;
+    let app = start().await.with_timeout(WAIT);
     let slow = slow_and_fast_subscribers(&app, "/room?room=feed", "feed", 400, 65536).await;
     drop(slow);
     app.stop().await;
@@ -407,7 +408,7 @@ async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything() {
 #[tokio::test]
 async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything_small_frames() {
     // Small frames go through the topic log: the slow subscriber's queue holds a range of it.
-    let app = start().await;
+    let app = start().await.with_timeout(WAIT);
     let slow = slow_and_fast_subscribers(&app, "/room?room=small", "small", 25_000, 1024).await;
     drop(slow);
     app.stop().await;
@@ -415,7 +416,7 @@ async fn a_slow_subscriber_is_dropped_while_fast_ones_get_everything_small_frame
 
 #[tokio::test]
 async fn a_slow_subscriber_with_close_on_backpressure_limit_is_closed_with_1008() {
-    let app = start().await;
+    let app = start().await.with_timeout(WAIT);
     let mut slow = slow_and_fast_subscribers(&app, "/strict", "strict", 25_000, 1024).await;
     // What was queued before the close frame arrives first; then the close frame.
     assert_eq!(slow.expect_close().await, 1008);
@@ -429,6 +430,7 @@ async fn a_slow_subscriber_with_close_on_backpressure_limit_is_closed_with_1008(
 /// Publishes `n` messages of `size` bytes (25 MiB in all) to `topic`, which a fast reader
 /// (through `/room`) and a client at `slow_path` that does not read are on; checks the fast
 /// one got everything in order and the slow one missed some. Returns the slow client.
+/// Publishing takes seconds in a debug build: give `app` a longer timeout ([`WAIT`]).
 async fn slow_and_fast_subscribers(
     app: &TestServer,
     slow_path: &str,
@@ -437,30 +439,28 @@ async fn slow_and_fast_subscribers(
     size: usize,
 ) -> RawWs {
     let mut fast = app.ws(&format!("/room?room={topic}")).await;
-    // A raw client that does not read.
+    // A raw client, which does not read (and so answers nothing) until the test says so.
     let slow = RawWs::connect(app.addr(), slow_path).await;
     until_count(app, topic, 2).await;
 
     // Published from a route while `fast` reads concurrently.
     let announce = format!("/announce/{topic}/{n}/{size}");
-    let addr = app.addr();
-    let publisher = tokio::spawn(async move { hyperbun_tests::get(addr, &announce).await });
-    let mut next = 0u32;
-    while next < n {
-        match fast.recv().await {
-            Message::Binary(b) => {
-                assert_eq!(
-                    u32::from_be_bytes(b[..4].try_into().unwrap()),
-                    next,
-                    "in order"
-                );
-                assert_eq!(b.len(), size);
-                next += 1;
+    let read_all = async {
+        for next in 0..n {
+            match fast.recv().await {
+                Message::Binary(b) => {
+                    assert_eq!(
+                        u32::from_be_bytes(b[..4].try_into().unwrap()),
+                        next,
+                        "in order"
+                    );
+                    assert_eq!(b.len(), size);
+                }
+                other => panic!("unexpected {other:?}"),
             }
-            other => panic!("unexpected {other:?}"),
         }
-    }
-    let reply = within("publisher", publisher).await.expect("task");
+    };
+    let (reply, ()) = tokio::join!(app.get(&announce), read_all);
     let counts: Vec<usize> = reply
         .text()
         .split(' ')

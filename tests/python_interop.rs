@@ -8,8 +8,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use hyperbun::prelude::*;
+use hyperbun::test::TestServer;
 use hyperbun::{Compressor, Decompressor, DecompressorSize, PerMessageDeflate};
-use hyperbun_tests::spawn;
 use serde_json::Value;
 
 /// `/shared`: echoes compressed; `publish:TEXT` publishes TEXT compressed to `news`.
@@ -78,11 +78,11 @@ fn python() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_negotiates_deflate_and_compresses_both_ways() {
     let python = tokio::task::spawn_blocking(python).await.expect("setup");
-    let server = spawn(hyperbun::router![Shared, Dedicated, Limited]).await;
+    let server = TestServer::start(hyperbun::router![Shared, Dedicated, Limited]).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/deflate_client.py");
     let client = tokio::process::Command::new(&python)
         .arg(&script)
-        .arg(format!("ws://{}", server.addr))
+        .arg(format!("ws://{}", server.addr()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

@@ -1,5 +1,16 @@
-//! Shared helpers for the integration tests: start a real server on `127.0.0.1:0`, talk to it
-//! with hyper's HTTP/1 client connection API, or with a raw `TcpStream` for byte-level control.
+//! Shared helpers for the integration tests. Servers are started with the public
+//! [`hyperbun::test::TestServer`], and most tests talk to them through it (`app.get`,
+//! `app.post`, `app.ws`, …), as an application's tests would. What is here is what it
+//! deliberately does not do:
+//!
+//! - [`connect`] and [`send`]: several requests on one HTTP/1.1 connection (keep-alive, a
+//!   panicking handler that must not end the connection); `TestServer` opens a connection
+//!   per request.
+//! - [`fetch`] and [`post`]: requests to a server `TestServer` did not start
+//!   (`Router::bind`, `Router::serve`, chromedriver).
+//! - [`RawConn`] and [`RawWs`]: raw sockets, for tests whose point is the bytes on the wire
+//!   (partial or malformed requests and frames, pipelining, a peer that never answers).
+//! - [`within`] and [`journal`]: bounded waits, and what handlers did.
 //!
 //! Every wait is bounded by [`WAIT`], so a bug fails a test instead of hanging it.
 
@@ -10,12 +21,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE, HOST};
-use hyper::{Method, Request, StatusCode};
+use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use hyperbun::{Router, Server};
+use hyperbun::test::TestResponse;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// The longest any single step of a test may take before it counts as hung.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -27,64 +38,11 @@ pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
         .unwrap_or_else(|_| panic!("timed out after {WAIT:?}: {what}"))
 }
 
-/// A server running on `127.0.0.1` with a free port.
-#[derive(Debug)]
-pub struct TestServer {
-    /// The server handle returned by `Router::listen`.
-    pub server: Server,
-    /// Where it listens.
-    pub addr: SocketAddr,
-}
-
-impl TestServer {
-    /// Stops the server gracefully and waits (bounded) until it has stopped.
-    pub async fn stop(self) {
-        within("server.stop()", self.server.stop()).await;
-    }
-}
-
-/// Starts serving `router` on `127.0.0.1:0`.
-pub async fn spawn(router: Router) -> TestServer {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let server = router.listen(listener).expect("listen");
-    let addr = server.local_addr().tcp().expect("a TCP address");
-    TestServer { server, addr }
-}
-
 /// A request body for the hyper client.
 pub type ClientBody = Full<Bytes>;
 
 /// One HTTP/1.1 client connection; send several requests on it to exercise keep-alive.
 pub type Conn = SendRequest<ClientBody>;
-
-/// A response, fully read.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-impl Reply {
-    /// The body as UTF-8 text.
-    pub fn text(&self) -> &str {
-        std::str::from_utf8(&self.body).expect("response body is UTF-8")
-    }
-
-    /// The value of header `name`, which must be present exactly once.
-    pub fn header(&self, name: &str) -> &str {
-        let values: Vec<&HeaderValue> = self.headers.get_all(name).iter().collect();
-        assert_eq!(values.len(), 1, "expected one `{name}` header in {self:?}");
-        values[0].to_str().expect("header value is text")
-    }
-
-    /// The body parsed as JSON.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).expect("response body is JSON")
-    }
-}
 
 /// Opens a client connection (the connection task runs in the background).
 pub async fn connect(addr: SocketAddr) -> Conn {
@@ -112,14 +70,14 @@ pub fn request(method: Method, path: &str) -> hyper::http::request::Builder {
 }
 
 /// Sends `req` on `conn` and reads the whole response.
-pub async fn send(conn: &mut Conn, req: Request<ClientBody>) -> Reply {
+pub async fn send(conn: &mut Conn, req: Request<ClientBody>) -> TestResponse {
     let what = format!("{} {}", req.method(), req.uri());
     within(&what, async {
         conn.ready().await.expect("connection ready");
         let response = conn.send_request(req).await.expect("send request");
         let (parts, body) = response.into_parts();
         let body = body.collect().await.expect("read response body").to_bytes();
-        Reply {
+        TestResponse {
             status: parts.status,
             headers: parts.headers,
             body,
@@ -128,41 +86,29 @@ pub async fn send(conn: &mut Conn, req: Request<ClientBody>) -> Reply {
     .await
 }
 
-/// Sends `req` on a new connection.
-pub async fn call(addr: SocketAddr, req: Request<ClientBody>) -> Reply {
+/// `method path` without a body, on a new connection to `addr`.
+pub async fn fetch(addr: SocketAddr, method: Method, path: &str) -> TestResponse {
+    let req = request(method, path).body(ClientBody::default()).unwrap();
     send(&mut connect(addr).await, req).await
 }
 
-/// `method path` without a body, on a new connection.
-pub async fn fetch(addr: SocketAddr, method: Method, path: &str) -> Reply {
-    call(addr, request(method, path).body(empty()).unwrap()).await
-}
-
-/// `GET path` on a new connection.
-pub async fn get(addr: SocketAddr, path: &str) -> Reply {
-    fetch(addr, Method::GET, path).await
-}
-
-/// `POST path` with a `Content-Type` and a body, on a new connection.
+/// `POST path` with a `Content-Type` and a body, on a new connection to `addr`.
 pub async fn post(
     addr: SocketAddr,
     path: &str,
     content_type: &str,
     body: impl Into<Bytes>,
-) -> Reply {
+) -> TestResponse {
     let req = request(Method::POST, path)
         .header(CONTENT_TYPE, content_type)
         .body(Full::new(body.into()))
         .unwrap();
-    call(addr, req).await
+    send(&mut connect(addr).await, req).await
 }
 
-/// An empty request body.
-pub fn empty() -> ClientBody {
-    Full::new(Bytes::new())
-}
-
-/// A raw TCP connection, for requests written byte by byte.
+/// A raw TCP connection, for requests written byte by byte: partial heads, pipelined
+/// requests, chunked bodies and `Expect: 100-continue` as they go on the wire, which an HTTP
+/// client (and so `TestServer`) does not let a test control.
 #[derive(Debug)]
 pub struct RawConn {
     stream: BufReader<TcpStream>,
@@ -298,102 +244,22 @@ pub fn chunked_request(head: &str, chunks: &[&[u8]]) -> Vec<u8> {
 }
 
 // ---------------------------------------------------------------------------------------
-// WebSocket clients: tokio-tungstenite for ordinary use, `RawWs` for byte-level frames.
-
-/// A WebSocket client connection (tokio-tungstenite).
-pub type WsClient = tokio_tungstenite::WebSocketStream<TcpStream>;
-
-/// A client message (tungstenite's).
-pub use tokio_tungstenite::tungstenite::Message as WsMessage;
-
-/// Opens a WebSocket to `path` on `addr`, failing the test if the upgrade is refused.
-pub async fn ws_connect(addr: SocketAddr, path: &str) -> WsClient {
-    ws_connect_with(addr, path, &[]).await.0
-}
-
-/// Opens a WebSocket with extra request headers; returns the client and the `101` response.
-pub async fn ws_connect_with(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> (
-    WsClient,
-    tokio_tungstenite::tungstenite::handshake::client::Response,
-) {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut req = format!("ws://{addr}{path}")
-        .into_client_request()
-        .expect("valid ws url");
-    for (name, value) in headers {
-        req.headers_mut().insert(
-            hyper::header::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
-            HeaderValue::from_str(value).expect("header value"),
-        );
-    }
-    let stream = within("tcp connect", TcpStream::connect(addr))
-        .await
-        .expect("connect");
-    within("ws handshake", tokio_tungstenite::client_async(req, stream))
-        .await
-        .unwrap_or_else(|e| panic!("ws handshake to {path} failed: {e}"))
-}
-
-/// The next message from the server (pings and pongs included), failing the test if the
-/// connection ends or nothing arrives within [`WAIT`].
-pub async fn ws_next(ws: &mut WsClient) -> WsMessage {
-    use futures_util::StreamExt;
-    within("next ws message", ws.next())
-        .await
-        .expect("the connection ended")
-        .expect("ws error")
-}
-
-/// The next data message as text.
-pub async fn ws_text(ws: &mut WsClient) -> String {
-    loop {
-        match ws_next(ws).await {
-            WsMessage::Text(text) => return text.to_string(),
-            WsMessage::Ping(_) | WsMessage::Pong(_) => {}
-            other => panic!("expected a text message, got {other:?}"),
-        }
-    }
-}
-
-/// Sends a message.
-pub async fn ws_send(ws: &mut WsClient, message: impl Into<WsMessage>) {
-    use futures_util::SinkExt;
-    within("ws send", ws.send(message.into()))
-        .await
-        .expect("ws send");
-}
-
-/// Reads until the server's close frame; returns its code and reason. Then keeps reading
-/// until the connection ends, which sends tungstenite's answering close frame (it goes out
-/// on the next read), so the server completes the closing handshake at once.
-pub async fn ws_closed(ws: &mut WsClient) -> (u16, String) {
-    use futures_util::StreamExt;
-    let closed = loop {
-        match ws_next(ws).await {
-            WsMessage::Close(Some(frame)) => break (frame.code.into(), frame.reason.to_string()),
-            WsMessage::Close(None) => break (1005, String::new()),
-            _ => {}
-        }
-    };
-    while let Some(Ok(_)) = within("the server ends the connection", ws.next()).await {}
-    closed
-}
+// WebSocket over a raw socket
 
 /// A complete, valid WebSocket handshake request for `path` (RFC 6455's sample key), with
 /// `extra` header lines (each ending in `\r\n`) before the blank line.
-pub fn ws_handshake(addr: SocketAddr, path: &str, extra: &str) -> String {
+fn ws_handshake(addr: SocketAddr, path: &str, extra: &str) -> String {
     format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
     )
 }
 
-/// A WebSocket over a raw socket: the handshake by hand, then frames written byte by byte,
-/// for testing how the server treats broken input.
+/// A WebSocket over a raw socket: the handshake by hand, then frames written byte by byte
+/// ([`hyperbun::test::masked_frame`]) and read as they arrive. For what a well-behaved
+/// client such as `TestServer::ws` cannot do: broken frames, a peer that never answers pings
+/// or never reads, a connection dropped without a close frame, and checking the frames the
+/// server sends bit by bit (RSV1, byte-identical compressed publishes).
 #[derive(Debug)]
 pub struct RawWs {
     pub stream: TcpStream,
@@ -467,7 +333,8 @@ impl RawWs {
 
     /// Writes one masked client frame. `first` is the first header byte (FIN, RSV, opcode).
     pub async fn frame(&mut self, first: u8, payload: &[u8]) {
-        self.write(&masked_frame(first, payload)).await;
+        self.write(&hyperbun::test::masked_frame(first, payload))
+            .await;
     }
 
     /// Reads the next frame from the server.
@@ -508,26 +375,6 @@ impl RawWs {
     }
 }
 
-/// A masked client frame with a fixed mask.
-pub fn masked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x37, 0xfa, 0x21, 0x3d];
-    let mut out = vec![first];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=65535 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    out
-}
-
 fn parse_server_frame(buf: &[u8]) -> Option<(RawFrame, usize)> {
     if buf.len() < 2 {
         return None;
@@ -552,16 +399,6 @@ fn parse_server_frame(buf: &[u8]) -> Option<(RawFrame, usize)> {
         },
         at,
     ))
-}
-
-/// Waits (at most [`WAIT`]) until `topic` has exactly `n` subscribers.
-pub async fn wait_subscribers(server: &Server, topic: &str, n: usize) {
-    within(&format!("{n} subscribers on {topic:?}"), async {
-        while server.subscriber_count(topic) != n {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
 }
 
 /// A log that handlers append to and tests wait on, keyed so parallel tests do not mix.

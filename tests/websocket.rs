@@ -1,14 +1,14 @@
-//! WebSocket behaviour seen from a real client (tokio-tungstenite) on 127.0.0.1: handshake
-//! options, hooks, manual upgrade, handler life cycle, typed data, backpressure, idle
-//! timeout, panics and shutdown.
+//! WebSocket behaviour seen from a real client on 127.0.0.1: handshake options, hooks,
+//! manual upgrade, handler life cycle, typed data, backpressure, idle timeout, panics and
+//! shutdown. The client is `TestServer::ws`; a `RawWs` where a test needs a peer that
+//! misbehaves (floods pings unread, never answers a ping, vanishes without a close frame).
 
 use std::time::Duration;
 
+use hyperbun::client::{ClientBuilder, ClientError, ClientEvent, ConnectError};
 use hyperbun::prelude::*;
-use hyperbun_tests::{
-    fetch, journal, spawn, within, ws_closed, ws_connect, ws_connect_with, ws_handshake, ws_next,
-    ws_send, ws_text, RawWs, TestServer, WsMessage,
-};
+use hyperbun::test::{TestServer, TestWebSocket};
+use hyperbun_tests::{journal, within, RawWs};
 use tokio::sync::Notify;
 
 // ---------------------------------------------------------------------------------------
@@ -330,7 +330,38 @@ fn app() -> Router {
 }
 
 async fn start() -> TestServer {
-    spawn(app()).await
+    TestServer::start(app()).await
+}
+
+/// A client builder for `path`, to add headers or subprotocols to.
+fn client(app: &TestServer, path: &str) -> ClientBuilder {
+    ClientBuilder::new(app.ws_url(path))
+}
+
+/// The status of a refused upgrade, and its body.
+async fn refused(app: &TestServer, builder: ClientBuilder) -> (StatusCode, Bytes) {
+    match app.ws_with(builder).await {
+        Err(ConnectError::Refused { status, body, .. }) => (status, body),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// The next event of any kind, pings and pongs included (bounded by [`WAIT`]).
+async fn next_event(ws: &mut TestWebSocket) -> ClientEvent {
+    within("the next event", ws.client().next_event())
+        .await
+        .expect("an event")
+}
+
+/// Reads past messages until the server's close frame; returns its code.
+async fn close_code_after_messages(ws: &mut TestWebSocket) -> u16 {
+    loop {
+        match next_event(ws).await {
+            ClientEvent::Close(close) => return close.map_or(1005, |c| c.code),
+            ClientEvent::Message(_) | ClientEvent::Ping(_) | ClientEvent::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -339,19 +370,16 @@ async fn start() -> TestServer {
 #[tokio::test]
 async fn echo_text_and_binary_keep_their_opcode() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/echo").await;
-    ws_send(&mut ws, WsMessage::text("héllo")).await;
-    assert_eq!(ws_next(&mut ws).await, WsMessage::text("héllo"));
-    ws_send(&mut ws, WsMessage::binary(vec![0u8, 159, 146, 150])).await;
-    assert_eq!(
-        ws_next(&mut ws).await,
-        WsMessage::binary(vec![0u8, 159, 146, 150])
-    );
-    ws_send(&mut ws, WsMessage::text("")).await;
-    assert_eq!(ws_next(&mut ws).await, WsMessage::text(""));
+    let mut ws = app.ws("/echo").await;
+    ws.send("héllo").await;
+    ws.expect_text("héllo").await;
+    ws.send(vec![0u8, 159, 146, 150]).await;
+    ws.expect_binary(&[0, 159, 146, 150]).await;
+    ws.send("").await;
+    ws.expect_text("").await;
     let big = "x".repeat(200_000);
-    ws_send(&mut ws, WsMessage::text(big.clone())).await;
-    assert_eq!(ws_next(&mut ws).await, WsMessage::text(big));
+    ws.send(big.clone()).await;
+    ws.expect_text(&big).await;
     drop(ws);
     app.stop().await;
 }
@@ -360,19 +388,20 @@ async fn echo_text_and_binary_keep_their_opcode() {
 async fn handshake_failures_are_clear_4xx() {
     use hyperbun_tests::raw_exchange;
     let app = start().await;
-    let addr = app.addr;
+    let addr = app.addr();
+    // Broken upgrade requests are written by hand: a WebSocket client only sends valid ones.
     let base = |extra: &str| format!("GET /echo HTTP/1.1\r\nHost: {addr}\r\n{extra}\r\n");
     let ok_headers = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
 
     // A plain GET on a socket route.
-    let reply = fetch(addr, Method::GET, "/echo").await;
+    let reply = app.get("/echo").await;
     assert_eq!(
         reply.status,
         StatusCode::UPGRADE_REQUIRED,
         "{}",
         reply.text()
     );
-    assert_eq!(reply.header("upgrade"), "websocket");
+    assert_eq!(reply.header_values("upgrade"), ["websocket"]);
 
     // Wrong version: 426 naming the version we speak.
     let reply = raw_exchange(
@@ -406,28 +435,37 @@ async fn handshake_failures_are_clear_4xx() {
     assert_eq!(reply.status, 400, "{reply:?}");
 
     // Not GET: the socket route only has GET.
-    let reply = fetch(addr, Method::POST, "/echo").await;
+    let reply = app
+        .request(Method::POST, "/echo", HeaderMap::new(), Bytes::new())
+        .await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert!(reply.header("allow").contains("GET"));
+    assert!(
+        reply.header("allow").is_some_and(|a| a.contains("GET")),
+        "{reply:?}"
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn subprotocol_is_the_clients_first_offer_we_speak() {
     let app = start().await;
-    let (mut ws, response) = ws_connect_with(
-        app.addr,
-        "/proto",
-        &[("sec-websocket-protocol", "chat.v3, chat.v1, chat.v2")],
-    )
-    .await;
-    assert_eq!(response.headers()["sec-websocket-protocol"], "chat.v1");
-    assert_eq!(ws_text(&mut ws).await, "chat.v1");
+    let offers = client(&app, "/proto").protocols(["chat.v3", "chat.v1", "chat.v2"]);
+    let mut ws = app.ws_with(offers).await.expect("connected");
+    assert_eq!(
+        ws.client().response_headers()["sec-websocket-protocol"],
+        "chat.v1"
+    );
+    assert_eq!(ws.client().protocol(), Some("chat.v1"));
+    ws.expect_text("chat.v1").await;
 
     // No offer: connects without a protocol.
-    let (mut ws, response) = ws_connect_with(app.addr, "/proto", &[]).await;
-    assert!(response.headers().get("sec-websocket-protocol").is_none());
-    assert_eq!(ws_text(&mut ws).await, "none");
+    let mut ws = app.ws("/proto").await;
+    assert!(ws
+        .client()
+        .response_headers()
+        .get("sec-websocket-protocol")
+        .is_none());
+    ws.expect_text("none").await;
     drop(ws);
     app.stop().await;
 }
@@ -435,17 +473,20 @@ async fn subprotocol_is_the_clients_first_offer_we_speak() {
 #[tokio::test]
 async fn an_upgrade_hook_may_choose_an_offered_protocol_only() {
     let app = start().await;
-    let (mut ws, response) =
-        ws_connect_with(app.addr, "/pick", &[("sec-websocket-protocol", "a, b")]).await;
-    assert_eq!(response.headers()["sec-websocket-protocol"], "b");
-    assert_eq!(ws_text(&mut ws).await, "b");
+    let mut ws = app
+        .ws_with(client(&app, "/pick").protocols(["a", "b"]))
+        .await
+        .expect("connected");
+    assert_eq!(
+        ws.client().response_headers()["sec-websocket-protocol"],
+        "b"
+    );
+    ws.expect_text("b").await;
 
-    let reply = hyperbun_tests::raw_exchange(
-        app.addr,
-        ws_handshake(app.addr, "/pick", "Sec-WebSocket-Protocol: a\r\n"),
-    )
-    .await;
-    assert_eq!(reply.status, 500, "{reply:?}");
+    // Offered only `a`, the hook still picks `zzz`: the server refuses rather than answer
+    // with a protocol that was not offered.
+    let (status, _) = refused(&app, client(&app, "/pick").protocol("a")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     drop(ws);
     app.stop().await;
 }
@@ -453,17 +494,14 @@ async fn an_upgrade_hook_may_choose_an_offered_protocol_only() {
 #[tokio::test]
 async fn origin_allow_list() {
     let app = start().await;
-    let (mut ws, _) =
-        ws_connect_with(app.addr, "/origin", &[("origin", "https://GOOD.example")]).await;
-    ws_send(&mut ws, WsMessage::text("hi")).await;
-    assert_eq!(ws_text(&mut ws).await, "hi");
+    let good = client(&app, "/origin").header("origin", "https://GOOD.example");
+    let mut ws = app.ws_with(good).await.expect("connected");
+    ws.send("hi").await;
+    ws.expect_text("hi").await;
 
-    let reply = hyperbun_tests::raw_exchange(
-        app.addr,
-        ws_handshake(app.addr, "/origin", "Origin: https://evil.example\r\n"),
-    )
-    .await;
-    assert_eq!(reply.status, 403, "{reply:?}");
+    let evil = client(&app, "/origin").header("origin", "https://evil.example");
+    let (status, _) = refused(&app, evil).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     drop(ws);
     app.stop().await;
 }
@@ -471,14 +509,14 @@ async fn origin_allow_list() {
 #[tokio::test]
 async fn upgrade_hook_admits_with_data_and_headers_or_rejects() {
     let app = start().await;
-    let (mut ws, response) =
-        ws_connect_with(app.addr, "/secure", &[("x-token", "let-me-in")]).await;
-    assert_eq!(response.headers()["x-user"], "ada");
-    assert_eq!(ws_text(&mut ws).await, "hello ada");
+    let token = client(&app, "/secure").header("x-token", "let-me-in");
+    let mut ws = app.ws_with(token).await.expect("admitted");
+    assert_eq!(ws.client().response_headers()["x-user"], "ada");
+    ws.expect_text("hello ada").await;
 
-    let reply = hyperbun_tests::raw_exchange(app.addr, ws_handshake(app.addr, "/secure", "")).await;
-    assert_eq!(reply.status, 401, "{reply:?}");
-    assert!(reply.body.ends_with(b"no token"), "{reply:?}");
+    let (status, body) = refused(&app, client(&app, "/secure")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.ends_with(b"no token"), "{body:?}");
     drop(ws);
     app.stop().await;
 }
@@ -486,13 +524,13 @@ async fn upgrade_hook_admits_with_data_and_headers_or_rejects() {
 #[tokio::test]
 async fn manual_upgrade_inside_a_route() {
     let app = start().await;
-    let (mut ws, response) = ws_connect_with(app.addr, "/manual", &[]).await;
-    assert_eq!(response.headers()["x-manual"], "yes");
-    ws_send(&mut ws, WsMessage::text("by hand")).await;
-    assert_eq!(ws_text(&mut ws).await, "by hand");
+    let mut ws = app.ws("/manual").await;
+    assert_eq!(ws.client().response_headers()["x-manual"], "yes");
+    ws.send("by hand").await;
+    ws.expect_text("by hand").await;
 
     // Not an upgrade request: the route gets the error and answers for itself.
-    let reply = fetch(app.addr, Method::GET, "/manual").await;
+    let reply = app.get("/manual").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.text().starts_with("manual: "), "{}", reply.text());
     drop(ws);
@@ -505,29 +543,28 @@ async fn manual_upgrade_inside_a_route() {
 #[tokio::test]
 async fn handlers_run_in_order_and_close_runs_once_for_a_client_close() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/life?key=client-close").await;
-    ws_send(&mut ws, WsMessage::text("a")).await;
-    assert_eq!(ws_text(&mut ws).await, "a");
-    ws_send(&mut ws, WsMessage::text("count")).await;
+    let mut ws = app.ws("/life?key=client-close").await;
+    ws.send("a").await;
+    ws.expect_text("a").await;
+    ws.send("count").await;
+    let count = ws.recv().await;
     assert_eq!(
-        ws_text(&mut ws).await,
-        "2",
+        count.as_text(),
+        Some("2"),
         "typed data persists across messages"
     );
-    ws_send(&mut ws, WsMessage::Ping("p1".into())).await;
-    assert_eq!(ws_next(&mut ws).await, WsMessage::Pong("p1".into()));
-    ws_send(&mut ws, WsMessage::Pong("u1".into())).await;
-    within(
-        "client close",
-        ws.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
-            code: 4100.into(),
-            reason: "done".into(),
-        })),
-    )
-    .await
-    .expect("close");
-    let (code, _) = ws_closed(&mut ws).await;
-    assert_eq!(code, 4100, "the server echoes the client's close code");
+    ws.client().ping("p1").await.expect("ping");
+    assert_eq!(
+        next_event(&mut ws).await,
+        ClientEvent::Pong(Bytes::from_static(b"p1"))
+    );
+    ws.client().pong("u1").await.expect("pong");
+    let answer = ws.client().close(4100, "done").await.expect("close");
+    assert_eq!(
+        answer.map(|close| close.code),
+        Some(4100),
+        "the server echoes the client's close code"
+    );
     let lines = journal::wait("client-close", 6).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
@@ -549,14 +586,17 @@ async fn handlers_run_in_order_and_close_runs_once_for_a_client_close() {
 #[tokio::test]
 async fn server_pings_and_corked_sends() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/life?key=server-ping").await;
-    ws_send(&mut ws, WsMessage::text("server-ping")).await;
-    assert_eq!(ws_next(&mut ws).await, WsMessage::Ping("srv".into()));
-    // tungstenite answers the ping on its next read; the pong handler sees the payload.
-    ws_send(&mut ws, WsMessage::text("cork")).await;
-    assert_eq!(ws_text(&mut ws).await, "one");
-    assert_eq!(ws_text(&mut ws).await, "two");
-    // The pong comes back whenever tungstenite next writes: somewhere after the ping.
+    let mut ws = app.ws("/life?key=server-ping").await;
+    ws.send("server-ping").await;
+    assert_eq!(
+        next_event(&mut ws).await,
+        ClientEvent::Ping(Bytes::from_static(b"srv"))
+    );
+    // The client answered the ping as it read it; the pong handler sees the payload.
+    ws.send("cork").await;
+    ws.expect_text("one").await;
+    ws.expect_text("two").await;
+    // The pong reaches the server around the `cork` message: somewhere after the ping.
     let lines = journal::wait("server-ping", 6).await;
     let without_pong: Vec<&str> = lines
         .iter()
@@ -582,9 +622,10 @@ async fn server_pings_and_corked_sends() {
 async fn pings_from_a_peer_that_never_reads_cannot_grow_the_queue_without_bound() {
     use tokio::io::AsyncWriteExt;
     let app = start().await;
-    let mut raw = RawWs::connect(app.addr, "/buffered").await;
+    // Raw: a flood of pings written straight to the socket by a peer that reads nothing.
+    let mut raw = RawWs::connect(app.addr(), "/buffered").await;
     // 60,000 pings of 125 bytes ask for ~7.6 MB of pongs; the client reads none of them.
-    let ping = hyperbun_tests::masked_frame(0x89, &[b'p'; 125]);
+    let ping = hyperbun::test::masked_frame(0x89, &[b'p'; 125]);
     let burst: Vec<u8> = ping
         .iter()
         .copied()
@@ -618,7 +659,8 @@ async fn pings_from_a_peer_that_never_reads_cannot_grow_the_queue_without_bound(
 #[tokio::test]
 async fn abrupt_disconnect_still_runs_close_once() {
     let app = start().await;
-    let mut raw = RawWs::connect(app.addr, "/life?key=abrupt").await;
+    // Raw: dropping it ends the TCP connection with no close frame at all.
+    let mut raw = RawWs::connect(app.addr(), "/life?key=abrupt").await;
     raw.frame(0x81, b"x").await;
     assert_eq!(raw.read_frame().await.payload, b"x");
     drop(raw);
@@ -634,17 +676,17 @@ async fn abrupt_disconnect_still_runs_close_once() {
 #[tokio::test]
 async fn server_close_sends_the_code_and_reports_it_once() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/life?key=server-close").await;
-    ws_send(&mut ws, WsMessage::text("close")).await;
-    assert_eq!(ws_closed(&mut ws).await, (4000, "bye".to_owned()));
-    // tungstenite answers the close; the server then ends and reports its own code.
+    let mut ws = app.ws("/life?key=server-close").await;
+    ws.send("close").await;
+    assert_eq!(ws.expect_close(4000).await.reason, "bye");
+    // The client answers the close; the server then ends and reports its own code.
     let lines = journal::wait("server-close", 3).await;
     assert_eq!(lines, ["open", "message close", "close 4000 bye Closed"]);
 
     // A second close is ignored; sends after close are dropped.
-    let mut ws = ws_connect(app.addr, "/life?key=close-twice").await;
-    ws_send(&mut ws, WsMessage::text("twice")).await;
-    assert_eq!(ws_closed(&mut ws).await, (4001, "first".to_owned()));
+    let mut ws = app.ws("/life?key=close-twice").await;
+    ws.send("twice").await;
+    assert_eq!(ws.expect_close(4001).await.reason, "first");
     let lines = journal::wait("close-twice", 4).await;
     assert_eq!(
         lines,
@@ -662,21 +704,26 @@ async fn server_close_sends_the_code_and_reports_it_once() {
 #[tokio::test]
 async fn terminate_drops_the_connection_without_a_close_frame() {
     let app = start().await;
-    let mut raw = RawWs::connect(app.addr, "/life?key=terminate").await;
-    raw.frame(0x81, b"terminate").await;
-    raw.expect_eof().await;
+    let mut ws = app.ws("/life?key=terminate").await;
+    ws.send("terminate").await;
+    // The connection ends with no close frame: abruptly, or with a reset.
+    let end = within("the server ends the connection", ws.client().next_event()).await;
+    assert!(
+        matches!(end, Err(ClientError::Abrupt | ClientError::Io(_))),
+        "{end:?}"
+    );
     let lines = journal::wait("terminate", 3).await;
     assert_eq!(lines, ["open", "message terminate", "close 1006  Closed"]);
-    drop(raw);
+    drop(ws);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn socket_accessors() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/life?key=state").await;
-    ws_send(&mut ws, WsMessage::text("state")).await;
-    assert_eq!(ws_text(&mut ws).await, "Open None 127.0.0.1");
+    let mut ws = app.ws("/life?key=state").await;
+    ws.send("state").await;
+    ws.expect_text("Open None 127.0.0.1").await;
     drop(ws);
     app.stop().await;
 }
@@ -684,10 +731,10 @@ async fn socket_accessors() {
 #[tokio::test]
 async fn a_panicking_handler_closes_only_its_own_socket_with_1011() {
     let app = start().await;
-    let mut healthy = ws_connect(app.addr, "/life?key=healthy").await;
-    let mut doomed = ws_connect(app.addr, "/life?key=doomed").await;
-    ws_send(&mut doomed, WsMessage::text("panic")).await;
-    assert_eq!(ws_closed(&mut doomed).await.0, 1011);
+    let mut healthy = app.ws("/life?key=healthy").await;
+    let mut doomed = app.ws("/life?key=doomed").await;
+    doomed.send("panic").await;
+    doomed.expect_close(1011).await;
     let lines = journal::wait("doomed", 4).await;
     assert_eq!(lines[..2], ["open", "message panic"]);
     assert!(
@@ -697,13 +744,13 @@ async fn a_panicking_handler_closes_only_its_own_socket_with_1011() {
     assert_eq!(lines[3], "close 1011 internal error Closed");
 
     for i in 0..3 {
-        ws_send(&mut healthy, WsMessage::text(format!("still here {i}"))).await;
-        assert_eq!(ws_text(&mut healthy).await, format!("still here {i}"));
+        healthy.send(format!("still here {i}")).await;
+        healthy.expect_text(&format!("still here {i}")).await;
     }
     // And new connections are still accepted.
-    let mut again = ws_connect(app.addr, "/echo").await;
-    ws_send(&mut again, WsMessage::text("ok")).await;
-    assert_eq!(ws_text(&mut again).await, "ok");
+    let mut again = app.ws("/echo").await;
+    again.send("ok").await;
+    again.expect_text("ok").await;
     drop((healthy, doomed, again));
     app.stop().await;
 }
@@ -711,12 +758,12 @@ async fn a_panicking_handler_closes_only_its_own_socket_with_1011() {
 #[tokio::test]
 async fn async_handlers_flush_while_they_wait() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/slow").await;
-    ws_send(&mut ws, WsMessage::text("go")).await;
+    let mut ws = app.ws("/slow").await;
+    ws.send("go").await;
     // "before" must arrive while the handler is still waiting for RESUME.
-    assert_eq!(ws_text(&mut ws).await, "before");
+    ws.expect_text("before").await;
     RESUME.notify_one();
-    assert_eq!(ws_text(&mut ws).await, "after");
+    ws.expect_text("after").await;
     drop(ws);
     app.stop().await;
 }
@@ -724,11 +771,11 @@ async fn async_handlers_flush_while_they_wait() {
 #[tokio::test]
 async fn oversized_messages_close_with_1009() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/small").await;
-    ws_send(&mut ws, WsMessage::binary(vec![1u8; 1024])).await;
-    assert_eq!(ws_next(&mut ws).await, WsMessage::binary(vec![1u8; 1024]));
-    ws_send(&mut ws, WsMessage::binary(vec![1u8; 1025])).await;
-    assert_eq!(ws_closed(&mut ws).await.0, 1009);
+    let mut ws = app.ws("/small").await;
+    ws.send(vec![1u8; 1024]).await;
+    ws.expect_binary(&[1u8; 1024]).await;
+    ws.send(vec![1u8; 1025]).await;
+    ws.expect_close(1009).await;
     drop(ws);
     app.stop().await;
 }
@@ -739,8 +786,8 @@ async fn oversized_messages_close_with_1009() {
 #[tokio::test]
 async fn backpressure_is_reported_then_drain_runs() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/flood").await;
-    ws_send(&mut ws, WsMessage::text("flood-drain")).await;
+    let mut ws = app.ws("/flood").await;
+    ws.send("flood-drain").await;
     let lines = journal::wait("flood-drain", 1).await;
     assert!(
         lines[0].starts_with("backpressure after ")
@@ -750,8 +797,8 @@ async fn backpressure_is_reported_then_drain_runs() {
     // Reading everything empties the queue: drain runs, below the limit.
     let mut received = 0;
     while journal::lines("flood-drain").len() < 2 {
-        match within("flooded messages", futures_util::StreamExt::next(&mut ws)).await {
-            Some(Ok(WsMessage::Binary(b))) => {
+        match ws.recv().await {
+            Message::Binary(b) => {
                 assert_eq!(b.len(), 16 * 1024);
                 received += 1;
             }
@@ -767,14 +814,15 @@ async fn backpressure_is_reported_then_drain_runs() {
 #[tokio::test]
 async fn close_on_backpressure_limit_closes_with_1008() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/flood-close").await;
-    ws_send(&mut ws, WsMessage::text("flood-close")).await;
+    let mut ws = app.ws("/flood-close").await;
+    ws.send("flood-close").await;
     let lines = journal::wait("flood-close", 1).await;
     assert!(
         lines[0].ends_with("next Dropped; buffered true"),
         "{lines:?}"
     );
-    assert_eq!(ws_closed(&mut ws).await.0, 1008);
+    // What was queued before the limit comes first, then the close frame.
+    assert_eq!(close_code_after_messages(&mut ws).await, 1008);
     assert_eq!(journal::wait("flood-close", 2).await[1], "close 1008");
     drop(ws);
     app.stop().await;
@@ -786,21 +834,19 @@ async fn close_on_backpressure_limit_closes_with_1008() {
 #[tokio::test]
 async fn idle_peer_that_answers_pings_stays_open() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/idle").await;
-    // tungstenite answers pings by itself while we read; stay silent otherwise for 2.5 s.
+    let mut ws = app.ws("/idle").await;
+    // The client answers pings by itself as it reads; stay silent otherwise for 2.5 s.
     let mut pings = 0;
     let until = tokio::time::Instant::now() + Duration::from_millis(2500);
-    while let Ok(next) =
-        tokio::time::timeout_at(until, futures_util::StreamExt::next(&mut ws)).await
-    {
+    while let Ok(next) = tokio::time::timeout_at(until, ws.client().next_event()).await {
         match next {
-            Some(Ok(WsMessage::Ping(_))) => pings += 1,
+            Ok(ClientEvent::Ping(_)) => pings += 1,
             other => panic!("unexpected {other:?}"),
         }
     }
     assert!(pings >= 2, "pings: {pings}");
-    ws_send(&mut ws, WsMessage::text("alive")).await;
-    assert_eq!(ws_text(&mut ws).await, "alive");
+    ws.send("alive").await;
+    ws.expect_text("alive").await;
     drop(ws);
     app.stop().await;
 }
@@ -808,8 +854,8 @@ async fn idle_peer_that_answers_pings_stays_open() {
 #[tokio::test]
 async fn silent_peer_is_closed_at_the_idle_timeout() {
     let app = start().await;
-    // A raw client never answers the ping.
-    let mut raw = RawWs::connect(app.addr, "/idle").await;
+    // A raw client reads the ping but never answers it, which `TestServer::ws` always does.
+    let mut raw = RawWs::connect(app.addr(), "/idle").await;
     let started = std::time::Instant::now();
     let ping = raw.read_frame().await;
     assert_eq!(ping.opcode, 9, "first a ping: {ping:?}");
@@ -821,7 +867,7 @@ async fn silent_peer_is_closed_at_the_idle_timeout() {
     );
 
     // Without pings: closed, with no ping before.
-    let mut raw = RawWs::connect(app.addr, "/idle-no-pings").await;
+    let mut raw = RawWs::connect(app.addr(), "/idle-no-pings").await;
     let frame = raw.read_frame().await;
     assert_eq!(frame.close_code(), 1001);
     drop(raw);
@@ -834,13 +880,13 @@ async fn silent_peer_is_closed_at_the_idle_timeout() {
 #[tokio::test]
 async fn stop_closes_sockets_with_1001_and_runs_close() {
     let app = start().await;
-    let mut ws = ws_connect(app.addr, "/life?key=stop").await;
-    ws_send(&mut ws, WsMessage::text("x")).await;
-    assert_eq!(ws_text(&mut ws).await, "x");
-    assert_eq!(app.server.pending_websockets(), 1);
-    let server = app.server.clone();
+    let mut ws = app.ws("/life?key=stop").await;
+    ws.send("x").await;
+    ws.expect_text("x").await;
+    assert_eq!(app.server().pending_websockets(), 1);
+    let server = app.server().clone();
     let stopping = tokio::spawn(async move { server.stop().await });
-    assert_eq!(ws_closed(&mut ws).await.0, 1001);
+    ws.expect_close(1001).await;
     drop(ws);
     within("stop", stopping).await.expect("stop task");
     assert_eq!(
@@ -851,5 +897,5 @@ async fn stop_closes_sockets_with_1001_and_runs_close() {
             "close 1001 server shutting down Closed"
         ]
     );
-    assert_eq!(app.server.pending_websockets(), 0);
+    assert_eq!(app.server().pending_websockets(), 0);
 }

@@ -1,8 +1,10 @@
 //! RFC 6455 at the byte level: a raw client sends broken frames and checks the close code
-//! the server answers with (and that it then closes the connection).
+//! the server answers with (and that it then closes the connection). The frames are the
+//! point, so every test here is on a `RawWs`: `TestServer::ws` only sends valid ones.
 
 use hyperbun::prelude::*;
-use hyperbun_tests::{journal, masked_frame, spawn, RawWs, TestServer};
+use hyperbun::test::{masked_frame, TestServer};
+use hyperbun_tests::{journal, RawWs};
 
 struct Echo;
 
@@ -35,13 +37,13 @@ async fn closing_hook(Query(q): Query<std::collections::HashMap<String, String>>
 }
 
 async fn start() -> TestServer {
-    spawn(hyperbun::router![Echo, Closing, closing_hook]).await
+    TestServer::start(hyperbun::router![Echo, Closing, closing_hook]).await
 }
 
 /// Sends `bytes` on a fresh connection and returns the close code the server answers with,
 /// checking that the server then ends the connection.
 async fn close_code_for(app: &TestServer, bytes: &[u8]) -> u16 {
-    let mut raw = RawWs::connect(app.addr, "/echo").await;
+    let mut raw = RawWs::connect(app.addr(), "/echo").await;
     raw.write(bytes).await;
     let code = raw.expect_close().await;
     raw.expect_eof().await;
@@ -112,7 +114,7 @@ async fn invalid_utf8_closes_with_1007_as_soon_as_it_is_seen() {
     );
 
     // In the first fragment: the server must not wait for the rest of the message.
-    let mut raw = RawWs::connect(app.addr, "/echo").await;
+    let mut raw = RawWs::connect(app.addr(), "/echo").await;
     raw.frame(
         0x01,
         b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80",
@@ -121,7 +123,7 @@ async fn invalid_utf8_closes_with_1007_as_soon_as_it_is_seen() {
     assert_eq!(raw.expect_close().await, 1007);
 
     // In the first bytes of a frame whose payload has not all arrived.
-    let mut raw = RawWs::connect(app.addr, "/echo").await;
+    let mut raw = RawWs::connect(app.addr(), "/echo").await;
     let frame = masked_frame(
         0x81,
         b"\xff and then many more bytes that never arrive ......",
@@ -130,7 +132,7 @@ async fn invalid_utf8_closes_with_1007_as_soon_as_it_is_seen() {
     assert_eq!(raw.expect_close().await, 1007);
 
     // A code point split across fragments is fine.
-    let mut raw = RawWs::connect(app.addr, "/echo").await;
+    let mut raw = RawWs::connect(app.addr(), "/echo").await;
     raw.frame(0x01, b"\xe2\x82").await;
     raw.frame(0x80, b"\xac").await;
     let echo = raw.read_frame().await;
@@ -155,7 +157,7 @@ async fn too_big_closes_with_1009_before_the_payload_arrives() {
 #[tokio::test]
 async fn fragments_are_reassembled_with_control_frames_between() {
     let app = start().await;
-    let mut raw = RawWs::connect(app.addr, "/echo").await;
+    let mut raw = RawWs::connect(app.addr(), "/echo").await;
     raw.frame(0x01, b"Hel").await;
     raw.frame(0x89, b"mid").await;
     raw.frame(0x00, b"lo, ").await;
@@ -180,7 +182,7 @@ async fn fragments_are_reassembled_with_control_frames_between() {
 #[tokio::test]
 async fn closing_handshake_from_the_client() {
     let app = start().await;
-    let mut raw = RawWs::connect(app.addr, "/closing?key=raw-close").await;
+    let mut raw = RawWs::connect(app.addr(), "/closing?key=raw-close").await;
     raw.frame(0x88, b"\x03\xe8bye").await;
     let reply = raw.read_frame().await;
     assert_eq!(reply.close_code(), 1000, "the server echoes the code");
@@ -188,7 +190,7 @@ async fn closing_handshake_from_the_client() {
     assert_eq!(journal::wait("raw-close", 1).await, ["close 1000 bye"]);
 
     // An empty close frame: answered with an empty one; the app sees 1005.
-    let mut raw = RawWs::connect(app.addr, "/closing?key=raw-empty").await;
+    let mut raw = RawWs::connect(app.addr(), "/closing?key=raw-empty").await;
     raw.frame(0x88, b"").await;
     let reply = raw.read_frame().await;
     assert_eq!((reply.opcode, reply.payload.len()), (8, 0));
@@ -201,7 +203,7 @@ async fn closing_handshake_from_the_client() {
 #[tokio::test]
 async fn protocol_errors_reach_the_close_handler_with_their_code() {
     let app = start().await;
-    let mut raw = RawWs::connect(app.addr, "/closing?key=raw-1002").await;
+    let mut raw = RawWs::connect(app.addr(), "/closing?key=raw-1002").await;
     raw.write(&[0x81, 0x01, b'x']).await;
     assert_eq!(raw.expect_close().await, 1002);
     let lines = journal::wait("raw-1002", 1).await;

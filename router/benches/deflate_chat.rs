@@ -26,6 +26,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use bytes::BytesMut;
+use hyperbun::test::write_masked_frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Inflate, InflateFlush, Method, Strategy};
@@ -364,7 +366,7 @@ struct Conn {
     id: usize,
     stream: TcpStream,
     read_buf: Vec<u8>,
-    write_buf: Vec<u8>,
+    write_buf: BytesMut,
     extension: String,
     compressor: Option<(Deflate, bool)>,
     /// Compress with [`Encoder::Literals`] instead of `compressor`.
@@ -462,7 +464,7 @@ impl Conn {
             id,
             stream,
             read_buf: head[end..].to_vec(),
-            write_buf: Vec::with_capacity(64 * 1024),
+            write_buf: BytesMut::with_capacity(64 * 1024),
             extension,
             compressor,
             literals: args.encoder == Encoder::Literals,
@@ -602,21 +604,7 @@ impl Conn {
         self.mask_state ^= self.mask_state << 17;
         let mask = (self.mask_state as u32).to_le_bytes();
         let first = 0x81 | if compressed { 0x40 } else { 0 };
-        let out = &mut self.write_buf;
-        out.push(first);
-        match data.len() {
-            n @ 0..=125 => out.push(0x80 | n as u8),
-            n @ 126..=0xffff => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&mask);
-        out.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        write_masked_frame(&mut self.write_buf, first, data, mask);
         Ok(())
     }
 
@@ -693,10 +681,9 @@ impl Conn {
         Ok(compressed_frames)
     }
 
+    /// Queues a control frame, masked with a zero key (the payload goes out as it is).
     fn queue_control(&mut self, opcode: u8, payload: &[u8]) {
-        let out = &mut self.write_buf;
-        out.extend_from_slice(&[0x80 | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0]);
-        out.extend_from_slice(payload);
+        write_masked_frame(&mut self.write_buf, 0x80 | opcode, payload, [0; 4]);
     }
 }
 

@@ -41,24 +41,29 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST};
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderValue, CONTENT_TYPE, HOST};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::client::{ClientBuilder, ClientEvent, CloseFrame, ConnectError, WebSocketClient};
+use crate::ws::frame::{self, OpCode};
 use crate::{Message, Router, Server};
 
 /// How long any one step (a request, a message) may take by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The masking key of [`masked_frame`].
+const MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
 
 /// A router served on `127.0.0.1` on a free port, for the length of a test.
 #[derive(Debug)]
 pub struct TestServer {
     server: Server,
     addr: SocketAddr,
+    timeout: Duration,
 }
 
 impl TestServer {
@@ -78,7 +83,41 @@ impl TestServer {
             .local_addr()
             .tcp()
             .expect("a TCP listener has a socket address");
-        TestServer { server, addr }
+        TestServer {
+            server,
+            addr,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Changes how long each request and [`wait_subscribers`](Self::wait_subscribers) may
+    /// take, and the timeout of the [`TestWebSocket`]s it opens (5 s by default): for a route
+    /// that takes long, such as one that publishes megabytes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[get("/slow")]
+    /// async fn slow() -> &'static str {
+    ///     tokio::time::sleep(Duration::from_millis(100)).await;
+    ///     "done"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![slow])
+    ///     .await
+    ///     .with_timeout(Duration::from_secs(30));
+    /// assert_eq!(app.get("/slow").await.text(), "done");
+    /// app.stop().await;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Where it listens.
@@ -96,9 +135,11 @@ impl TestServer {
     ///
     /// # Panics
     ///
-    /// If the count is still different after 5 s; the message says what it was.
+    /// If the count is still different after the timeout (5 s by default); the message says
+    /// what it was.
     pub async fn wait_subscribers(&self, topic: &str, count: usize) {
-        let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+        let timeout = self.timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let now = self.server.subscriber_count(topic);
             if now == count {
@@ -107,7 +148,7 @@ impl TestServer {
             if tokio::time::Instant::now() >= deadline {
                 panic!(
                     "expected {count} subscribers to {topic:?}, \
-                     still {now} after {DEFAULT_TIMEOUT:?}"
+                     still {now} after {timeout:?}"
                 );
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -138,11 +179,57 @@ impl TestServer {
         self.request(Method::POST, path, headers, body.into()).await
     }
 
+    /// `POST path` with `body` sent as it is, labelled `content_type`: a form, text, bytes,
+    /// or JSON that is not valid (to see how a route rejects it).
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Login {
+    ///     user: String,
+    /// }
+    ///
+    /// #[post("/login")]
+    /// async fn login(Form(form): Form<Login>) -> String {
+    ///     format!("hello {}", form.user)
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![login]).await;
+    /// let form = "application/x-www-form-urlencoded";
+    /// assert_eq!(app.post("/login", form, "user=Ada").await.text(), "hello Ada");
+    /// let wrong = app.post("/login", "text/plain", "user=Ada").await;
+    /// assert_eq!(wrong.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    /// app.stop().await;
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `content_type` is not a valid header value, and as [`request`](Self::request).
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<Bytes>,
+    ) -> TestResponse {
+        let content_type = HeaderValue::from_str(content_type).unwrap_or_else(|e| {
+            panic!("TestServer::post: {content_type:?} is not a header value: {e}")
+        });
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, content_type);
+        self.request(Method::POST, path, headers, body.into()).await
+    }
+
     /// Any request, on a new connection; the whole response is read.
     ///
     /// # Panics
     ///
-    /// If the request cannot be sent or the response does not come within 5 s.
+    /// If the request cannot be sent or the response does not come within the timeout (5 s
+    /// by default).
     pub async fn request(
         &self,
         method: Method,
@@ -170,10 +257,10 @@ impl TestServer {
                 body,
             })
         };
-        match tokio::time::timeout(DEFAULT_TIMEOUT, exchange).await {
+        match tokio::time::timeout(self.timeout, exchange).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => panic!("{what}: {e}"),
-            Err(_) => panic!("{what}: no response within {DEFAULT_TIMEOUT:?}"),
+            Err(_) => panic!("{what}: no response within {:?}", self.timeout),
         }
     }
 
@@ -199,7 +286,7 @@ impl TestServer {
         let client = builder.connect().await?;
         Ok(TestWebSocket {
             client,
-            timeout: DEFAULT_TIMEOUT,
+            timeout: self.timeout,
         })
     }
 
@@ -262,6 +349,94 @@ impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Every value of header `name`, in the order received (none if it is absent), to check
+    /// that a header came exactly once:
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[get("/user")]
+    /// async fn user() -> Json<Value> {
+    ///     Json(json!({ "id": 7 }))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![user]).await;
+    /// let response = app.get("/user").await;
+    /// assert_eq!(response.header_values("content-type"), ["application/json"]);
+    /// assert!(response.header_values("location").is_empty());
+    /// app.stop().await;
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If a value is not visible ASCII text.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .map(|v| {
+                v.to_str()
+                    .unwrap_or_else(|e| panic!("header {name}: {v:?} is not text: {e}"))
+            })
+            .collect()
+    }
+}
+
+/// A client-to-server WebSocket frame, masked, for tests that write frames byte by byte (on
+/// a raw `TcpStream` after a handshake, or into a decoder). `first_byte` is the frame's
+/// first byte exactly as given: FIN `0x80`, RSV1 `0x40`, RSV2 `0x20`, RSV3 `0x10`, and the
+/// opcode in the low four bits, so reserved bits and opcodes can be sent on purpose. The
+/// length takes the shortest form (in the second byte up to 125 bytes, then 16 bits after
+/// `126`, then 64 bits after `127`), and the payload is masked with a fixed key,
+/// `37 FA 21 3D`.
+///
+/// [`write_masked_frame`] appends a frame to a buffer with a key of your choice.
+///
+/// ```
+/// use hyperbun::test::masked_frame;
+///
+/// // FIN and the text opcode; the mask bit and a length of 2; the key; "Hi" masked.
+/// let frame = masked_frame(0x81, b"Hi");
+/// assert_eq!(frame, [0x81, 0x82, 0x37, 0xFA, 0x21, 0x3D, b'H' ^ 0x37, b'i' ^ 0xFA]);
+///
+/// // A ping with RSV1 set, which no extension allows: a server must close with 1002.
+/// assert_eq!(masked_frame(0xC9, b"")[..2], [0xC9, 0x80]);
+///
+/// // 126 bytes and more: a 16-bit length.
+/// assert_eq!(masked_frame(0x82, &[0; 300])[..4], [0x82, 0xFE, 0x01, 0x2C]);
+/// ```
+pub fn masked_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    write_masked_frame(&mut out, first_byte, payload, MASK);
+    out.into()
+}
+
+/// Appends a [`masked_frame`] to `out`, masked with `mask`: for a client that writes many
+/// frames into one buffer, such as a load generator. A real client picks a new,
+/// unpredictable key for every frame (RFC 6455 §5.3).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use hyperbun::test::{masked_frame, write_masked_frame};
+///
+/// let mut out = BytesMut::new();
+/// write_masked_frame(&mut out, 0x81, b"one", [0x37, 0xFA, 0x21, 0x3D]);
+/// write_masked_frame(&mut out, 0x88, &1000u16.to_be_bytes(), [0; 4]);
+/// assert_eq!(out[..9], masked_frame(0x81, b"one"));
+/// // A zero key leaves the payload as it is: a close frame with 1000.
+/// assert_eq!(out[9..], [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]);
+/// ```
+pub fn write_masked_frame(out: &mut BytesMut, first_byte: u8, payload: &[u8], mask: [u8; 4]) {
+    let start = out.len();
+    // The server's encoder with the client's mask; only the first byte depends on the
+    // opcode and flags, so it is written over with the one given.
+    frame::encode_masked_frame(out, OpCode::Continuation, false, false, payload, mask);
+    out[start] = first_byte;
 }
 
 /// A WebSocket client for tests: every call panics with a readable message when the server

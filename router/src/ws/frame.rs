@@ -565,33 +565,14 @@ fn truncate_to_char_boundary(text: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // A client frame: `masked(first, payload)`, `first` being the first header byte (FIN,
+    // RSV bits, opcode) as given, the payload masked with a fixed key.
+    use crate::test::masked_frame as masked;
 
-    /// The masking key the test client uses.
-    const MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
     /// The FIN bit of a frame's first byte.
     const FIN: u8 = 0x80;
     /// A limit no test message reaches.
     const BIG: usize = 1 << 20;
-
-    /// A client frame: `first` is the first header byte (FIN, RSV bits, opcode), the length
-    /// uses the shortest form and the payload is masked with [`MASK`].
-    fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![first];
-        match payload.len() {
-            len @ 0..=125 => out.push(0x80 | len as u8),
-            len @ 126..=0xFFFF => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            len => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&MASK);
-        out.extend(payload.iter().zip(MASK.iter().cycle()).map(|(b, m)| b ^ m));
-        out
-    }
 
     /// A client text frame with FIN set.
     fn text(payload: &str) -> Vec<u8> {
@@ -603,6 +584,35 @@ mod tests {
         let mut payload = code.to_be_bytes().to_vec();
         payload.extend_from_slice(reason);
         masked(FIN | 0x8, &payload)
+    }
+
+    /// The test client's frames, checked byte by byte rather than with the encoder they are
+    /// built with: the first byte as given, the mask bit and the shortest length, the key,
+    /// then the payload XORed with it.
+    #[test]
+    fn masked_frame_is_the_first_byte_length_key_and_masked_payload() {
+        const MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
+        for (len, length_bytes) in [
+            (0, vec![0x80]),
+            (5, vec![0x85]),
+            (125, vec![0xFD]),
+            (126, vec![0xFE, 0x00, 0x7E]),
+            (65_535, vec![0xFE, 0xFF, 0xFF]),
+            (65_536, vec![0xFF, 0, 0, 0, 0, 0, 1, 0, 0]),
+        ] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let frame = masked(0x3F, &payload);
+            let header = 1 + length_bytes.len();
+            assert_eq!(frame[0], 0x3F, "{len}");
+            assert_eq!(frame[1..header], length_bytes, "{len}");
+            assert_eq!(frame[header..header + 4], MASK, "{len}");
+            let unmasked: Vec<u8> = frame[header + 4..]
+                .iter()
+                .zip(MASK.iter().cycle())
+                .map(|(b, m)| b ^ m)
+                .collect();
+            assert_eq!(unmasked, payload, "{len}");
+        }
     }
 
     /// Concatenates frames.
