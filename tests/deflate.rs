@@ -79,7 +79,7 @@ async fn say(text: String, server: Server) -> String {
 }
 
 async fn start() -> TestServer {
-    TestServer::start(hyperbun::router![Shared, Dedicated, Limited, Off, say]).await
+    hyperbun_tests::start(hyperbun::router![Shared, Dedicated, Limited, Off, say]).await
 }
 
 const OFFER: &str = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
@@ -150,7 +150,7 @@ async fn compressed_frame(ws: &mut RawWs, unpacker: &mut Unpacker, opcode: u8) -
 #[tokio::test]
 async fn negotiates_and_echoes_compressed_both_ways() {
     let app = start().await;
-    let (mut ws, head) = RawWs::connect_with(app.addr(), "/shared", OFFER).await;
+    let (mut ws, head) = RawWs::open_with(&app, "/shared", OFFER).await;
     assert!(
         head.to_ascii_lowercase().contains(
             "sec-websocket-extensions: permessage-deflate; server_no_context_takeover; \
@@ -194,7 +194,7 @@ async fn negotiates_and_echoes_compressed_both_ways() {
 async fn without_an_offer_or_on_a_route_without_it_nothing_is_compressed() {
     let app = start().await;
     for (path, extra) in [("/shared", ""), ("/off", OFFER)] {
-        let (mut ws, head) = RawWs::connect_with(app.addr(), path, extra).await;
+        let (mut ws, head) = RawWs::open_with(&app, path, extra).await;
         assert!(
             !head
                 .to_ascii_lowercase()
@@ -214,7 +214,7 @@ async fn without_an_offer_or_on_a_route_without_it_nothing_is_compressed() {
 #[tokio::test]
 async fn a_decompression_bomb_closes_with_1009_before_it_is_inflated() {
     let app = start().await;
-    let (mut ws, _) = RawWs::connect_with(app.addr(), "/limited", OFFER).await;
+    let (mut ws, _) = RawWs::open_with(&app, "/limited", OFFER).await;
     // 1 MiB of zeros: a frame of about a kilobyte, far over the 1 KiB limit once inflated.
     let bomb = Packer::new(false).pack(&vec![0u8; 1 << 20]);
     assert!(bomb.len() < 1100, "{}", bomb.len());
@@ -222,7 +222,7 @@ async fn a_decompression_bomb_closes_with_1009_before_it_is_inflated() {
     assert_eq!(ws.expect_close().await, 1009);
 
     // Just under the limit is fine.
-    let (mut ws, _) = RawWs::connect_with(app.addr(), "/limited", OFFER).await;
+    let (mut ws, _) = RawWs::open_with(&app, "/limited", OFFER).await;
     ws.frame(0xc2, &Packer::new(false).pack(&[7u8; 1024])).await;
     assert_eq!(
         compressed_frame(&mut ws, &mut Unpacker::new(), 2).await,
@@ -235,20 +235,20 @@ async fn a_decompression_bomb_closes_with_1009_before_it_is_inflated() {
 #[tokio::test]
 async fn bad_deflate_data_and_bad_utf8_close_with_1007() {
     let app = start().await;
-    let (mut ws, _) = RawWs::connect_with(app.addr(), "/shared", OFFER).await;
+    let (mut ws, _) = RawWs::open_with(&app, "/shared", OFFER).await;
     ws.frame(0xc2, &[0xff; 16]).await;
     assert_eq!(ws.expect_close().await, 1007);
 
-    let (mut ws, _) = RawWs::connect_with(app.addr(), "/shared", OFFER).await;
+    let (mut ws, _) = RawWs::open_with(&app, "/shared", OFFER).await;
     ws.frame(0xc1, &Packer::new(false).pack(b"caf\xc3\x28"))
         .await;
     assert_eq!(ws.expect_close().await, 1007);
 
     // RSV1 on a control frame or a continuation is a protocol error.
-    let (mut ws, _) = RawWs::connect_with(app.addr(), "/shared", OFFER).await;
+    let (mut ws, _) = RawWs::open_with(&app, "/shared", OFFER).await;
     ws.write(&masked_frame(0xc9, b"")).await;
     assert_eq!(ws.expect_close().await, 1002);
-    let (mut ws, _) = RawWs::connect_with(app.addr(), "/shared", OFFER).await;
+    let (mut ws, _) = RawWs::open_with(&app, "/shared", OFFER).await;
     ws.frame(0x01, b"par").await;
     ws.frame(0xc0, b"t").await;
     assert_eq!(ws.expect_close().await, 1002);
@@ -258,7 +258,7 @@ async fn bad_deflate_data_and_bad_utf8_close_with_1007() {
 #[tokio::test]
 async fn a_dedicated_socket_keeps_context_both_ways() {
     let app = start().await;
-    let (mut ws, head) = RawWs::connect_with(app.addr(), "/dedicated", OFFER).await;
+    let (mut ws, head) = RawWs::open_with(&app, "/dedicated", OFFER).await;
     let head = head.to_ascii_lowercase();
     assert!(
         head.contains("sec-websocket-extensions: permessage-deflate; client_max_window_bits=15")
@@ -288,11 +288,11 @@ async fn a_dedicated_socket_keeps_context_both_ways() {
 #[tokio::test]
 async fn a_publish_is_compressed_for_those_that_negotiated_it() {
     let app = start().await;
-    let (mut a, _) = RawWs::connect_with(app.addr(), "/shared", OFFER).await;
-    let (mut b, _) = RawWs::connect_with(app.addr(), "/shared", OFFER).await;
-    let (mut dedicated, _) = RawWs::connect_with(app.addr(), "/dedicated", OFFER).await;
-    let (mut plain, _) = RawWs::connect_with(app.addr(), "/shared", "").await;
-    let mut off = RawWs::connect(app.addr(), "/off").await;
+    let (mut a, _) = RawWs::open_with(&app, "/shared", OFFER).await;
+    let (mut b, _) = RawWs::open_with(&app, "/shared", OFFER).await;
+    let (mut dedicated, _) = RawWs::open_with(&app, "/dedicated", OFFER).await;
+    let (mut plain, _) = RawWs::open_with(&app, "/shared", "").await;
+    let mut off = RawWs::open(&app, "/off").await;
     app.wait_subscribers("news", 5).await;
     let news = "news! ".repeat(40);
     assert_eq!(

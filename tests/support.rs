@@ -24,12 +24,23 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use hyperbun::test::TestResponse;
+use hyperbun::test::{TestResponse, TestServer, TestStream};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// The longest any single step of a test may take before it counts as hung.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Starts `router` on the transport `HYPERBUN_TEST_TRANSPORT` names: `tcp` (the default) or
+/// `unix` (a Unix domain socket). `tests/run.sh` runs the pub/sub and WebSocket suites once
+/// with each, so they prove the runtime on both of its transports.
+pub async fn start(router: hyperbun::Router) -> TestServer {
+    match std::env::var("HYPERBUN_TEST_TRANSPORT").as_deref() {
+        Err(_) | Ok("tcp" | "") => TestServer::start(router).await,
+        Ok("unix") => TestServer::start_unix(router).await,
+        Ok(other) => panic!("HYPERBUN_TEST_TRANSPORT={other:?}: expected `tcp` or `unix`"),
+    }
+}
 
 /// Awaits `future`, failing the test with `what` if it takes longer than [`WAIT`].
 pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
@@ -248,9 +259,9 @@ pub fn chunked_request(head: &str, chunks: &[&[u8]]) -> Vec<u8> {
 
 /// A complete, valid WebSocket handshake request for `path` (RFC 6455's sample key), with
 /// `extra` header lines (each ending in `\r\n`) before the blank line.
-fn ws_handshake(addr: SocketAddr, path: &str, extra: &str) -> String {
+fn ws_handshake(host: &str, path: &str, extra: &str) -> String {
     format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
     )
 }
@@ -262,7 +273,8 @@ fn ws_handshake(addr: SocketAddr, path: &str, extra: &str) -> String {
 /// server sends bit by bit (RSV1, byte-identical compressed publishes).
 #[derive(Debug)]
 pub struct RawWs {
-    pub stream: TcpStream,
+    /// The connection: TCP, or a Unix socket for a server from `TestServer::start_unix`.
+    pub stream: TestStream,
     buf: Vec<u8>,
 }
 
@@ -294,14 +306,47 @@ impl RawWs {
         Self::connect_with(addr, path, "").await.0
     }
 
+    /// Connects to `app` over its transport (TCP or Unix socket) and completes the
+    /// handshake for `path`.
+    pub async fn open(app: &TestServer, path: &str) -> RawWs {
+        Self::open_sending(app, path, &[]).await
+    }
+
+    /// Like [`open`](Self::open), with `extra` request header lines (each ending in
+    /// `\r\n`); returns the socket and the `101` response head.
+    pub async fn open_with(app: &TestServer, path: &str, extra: &str) -> (RawWs, String) {
+        let stream = within("connect", app.connect()).await;
+        Self::handshake(stream, "localhost", path, extra, &[]).await
+    }
+
+    /// Like [`open`](Self::open), with `bytes` (frames) written in the same write as the
+    /// handshake request, before the server has answered.
+    pub async fn open_sending(app: &TestServer, path: &str, bytes: &[u8]) -> RawWs {
+        let stream = within("connect", app.connect()).await;
+        Self::handshake(stream, "localhost", path, "", bytes)
+            .await
+            .0
+    }
+
     /// Connects with `extra` request header lines (each ending in `\r\n`); returns the
     /// socket and the `101` response head.
     pub async fn connect_with(addr: SocketAddr, path: &str, extra: &str) -> (RawWs, String) {
-        let mut stream = within("tcp connect", TcpStream::connect(addr))
+        let stream = within("tcp connect", TcpStream::connect(addr))
             .await
             .expect("connect");
-        let request = ws_handshake(addr, path, extra);
-        stream.write_all(request.as_bytes()).await.expect("write");
+        Self::handshake(Box::pin(stream), &addr.to_string(), path, extra, &[]).await
+    }
+
+    async fn handshake(
+        mut stream: TestStream,
+        host: &str,
+        path: &str,
+        extra: &str,
+        then: &[u8],
+    ) -> (RawWs, String) {
+        let mut request = ws_handshake(host, path, extra).into_bytes();
+        request.extend_from_slice(then);
+        stream.write_all(&request).await.expect("write");
         let mut buf = Vec::new();
         let head_end = loop {
             let mut chunk = [0u8; 1024];

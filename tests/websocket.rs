@@ -55,7 +55,9 @@ impl Lifecycle {
                     "{:?} {:?} {}",
                     ws.ready_state(),
                     ws.protocol(),
-                    ws.remote_addr().ip().expect("a TCP peer")
+                    ws.remote_addr()
+                        .ip()
+                        .map_or_else(|| ws.remote_addr().to_string(), |ip| ip.to_string())
                 );
                 ws.send(state);
             }
@@ -330,7 +332,7 @@ fn app() -> Router {
 }
 
 async fn start() -> TestServer {
-    TestServer::start(app()).await
+    hyperbun_tests::start(app()).await
 }
 
 /// A client builder for `path`, to add headers or subprotocols to.
@@ -387,7 +389,8 @@ async fn echo_text_and_binary_keep_their_opcode() {
 #[tokio::test]
 async fn handshake_failures_are_clear_4xx() {
     use hyperbun_tests::raw_exchange;
-    let app = start().await;
+    // The HTTP side of the handshake, the same on every transport: over TCP.
+    let app = TestServer::start(app()).await;
     let addr = app.addr();
     // Broken upgrade requests are written by hand: a WebSocket client only sends valid ones.
     let base = |extra: &str| format!("GET /echo HTTP/1.1\r\nHost: {addr}\r\n{extra}\r\n");
@@ -623,7 +626,7 @@ async fn pings_from_a_peer_that_never_reads_cannot_grow_the_queue_without_bound(
     use tokio::io::AsyncWriteExt;
     let app = start().await;
     // Raw: a flood of pings written straight to the socket by a peer that reads nothing.
-    let mut raw = RawWs::connect(app.addr(), "/buffered").await;
+    let mut raw = RawWs::open(&app, "/buffered").await;
     // 60,000 pings of 125 bytes ask for ~7.6 MB of pongs; the client reads none of them.
     let ping = hyperbun::test::masked_frame(0x89, &[b'p'; 125]);
     let burst: Vec<u8> = ping
@@ -660,7 +663,7 @@ async fn pings_from_a_peer_that_never_reads_cannot_grow_the_queue_without_bound(
 async fn abrupt_disconnect_still_runs_close_once() {
     let app = start().await;
     // Raw: dropping it ends the TCP connection with no close frame at all.
-    let mut raw = RawWs::connect(app.addr(), "/life?key=abrupt").await;
+    let mut raw = RawWs::open(&app, "/life?key=abrupt").await;
     raw.frame(0x81, b"x").await;
     assert_eq!(raw.read_frame().await.payload, b"x");
     drop(raw);
@@ -723,7 +726,13 @@ async fn socket_accessors() {
     let app = start().await;
     let mut ws = app.ws("/life?key=state").await;
     ws.send("state").await;
-    ws.expect_text("Open None 127.0.0.1").await;
+    // The peer's IP over TCP; `unix` on a Unix socket, never a made-up address.
+    let peer = if app.unix_path().is_some() {
+        "unix"
+    } else {
+        "127.0.0.1"
+    };
+    ws.expect_text(&format!("Open None {peer}")).await;
     drop(ws);
     app.stop().await;
 }
@@ -855,7 +864,7 @@ async fn idle_peer_that_answers_pings_stays_open() {
 async fn silent_peer_is_closed_at_the_idle_timeout() {
     let app = start().await;
     // A raw client reads the ping but never answers it, which `TestServer::ws` always does.
-    let mut raw = RawWs::connect(app.addr(), "/idle").await;
+    let mut raw = RawWs::open(&app, "/idle").await;
     let started = std::time::Instant::now();
     let ping = raw.read_frame().await;
     assert_eq!(ping.opcode, 9, "first a ping: {ping:?}");
@@ -867,7 +876,7 @@ async fn silent_peer_is_closed_at_the_idle_timeout() {
     );
 
     // Without pings: closed, with no ping before.
-    let mut raw = RawWs::connect(app.addr(), "/idle-no-pings").await;
+    let mut raw = RawWs::open(&app, "/idle-no-pings").await;
     let frame = raw.read_frame().await;
     assert_eq!(frame.close_code(), 1001);
     drop(raw);

@@ -39,6 +39,9 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -46,7 +49,8 @@ use http::header::{HeaderValue, CONTENT_TYPE, HOST};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream, UnixStream};
 
 use crate::client::{ClientBuilder, ClientEvent, CloseFrame, ConnectError, WebSocketClient};
 use crate::ws::frame::{self, OpCode};
@@ -58,13 +62,29 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The masking key of [`masked_frame`].
 const MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
 
-/// A router served on `127.0.0.1` on a free port, for the length of a test.
+/// A router served on `127.0.0.1` on a free port (or on a Unix socket, with
+/// [`start_unix`](Self::start_unix)), for the length of a test.
 #[derive(Debug)]
 pub struct TestServer {
     server: Server,
-    addr: SocketAddr,
+    target: Target,
     timeout: Duration,
 }
+
+/// Where a [`TestServer`] listens.
+#[derive(Debug, Clone)]
+enum Target {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+/// A connection to a [`TestServer`], whichever transport it serves on: for tests that write
+/// raw bytes (a hand-made handshake, [`masked_frame`]s).
+pub type TestStream = Pin<Box<dyn AsyncStream>>;
+
+/// A byte stream: what [`TestServer::connect`] returns.
+pub trait AsyncStream: AsyncRead + AsyncWrite + Send + fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Send + fmt::Debug> AsyncStream for T {}
 
 impl TestServer {
     /// Serves `router` on `127.0.0.1:0` (a free port) in the current tokio runtime.
@@ -85,8 +105,92 @@ impl TestServer {
             .expect("a TCP listener has a socket address");
         TestServer {
             server,
-            addr,
+            target: Target::Tcp(addr),
             timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Serves `router` on a Unix domain socket in the system's temporary directory
+    /// ([`Router::listen_unix`]); everything else works as with [`start`](Self::start), so
+    /// one test body can run over both transports. The socket file is removed when the
+    /// server stops.
+    ///
+    /// # Panics
+    ///
+    /// If the socket cannot be bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// struct Echo;
+    ///
+    /// #[websocket("/echo")]
+    /// impl Echo {
+    ///     fn message(ws: &mut WebSocket, msg: Message) {
+    ///         ws.send(msg);
+    ///     }
+    /// }
+    ///
+    /// #[get("/peer")]
+    /// async fn peer(RemoteAddr(peer): RemoteAddr) -> String {
+    ///     peer.to_string()
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start_unix(hyperbun::router![Echo, peer]).await;
+    /// assert_eq!(app.get("/peer").await.text(), "unix");
+    /// let mut ws = app.ws("/echo").await;
+    /// ws.send("over a Unix socket").await;
+    /// ws.expect_text("over a Unix socket").await;
+    /// ws.close().await;
+    /// app.stop().await;
+    /// # }
+    /// ```
+    pub async fn start_unix(router: Router) -> TestServer {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "hyperbun-test-{}-{}.sock",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        // A file left by an earlier run of a test process with the same id.
+        let _ = std::fs::remove_file(&path);
+        let server = router
+            .listen_unix(&path)
+            .unwrap_or_else(|e| panic!("TestServer: {e}"));
+        TestServer {
+            server,
+            target: Target::Unix(path),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Opens a raw connection to the server, over its transport (TCP or Unix socket).
+    ///
+    /// # Panics
+    ///
+    /// If the connection cannot be opened.
+    pub async fn connect(&self) -> TestStream {
+        let stream = match &self.target {
+            Target::Tcp(addr) => TcpStream::connect(addr)
+                .await
+                .map(|s| Box::pin(s) as TestStream),
+            Target::Unix(path) => UnixStream::connect(path)
+                .await
+                .map(|s| Box::pin(s) as TestStream),
+        };
+        stream.unwrap_or_else(|e| panic!("TestServer: cannot connect: {e}"))
+    }
+
+    /// The `Host` header requests carry: `127.0.0.1:PORT`, or `localhost` on a Unix socket.
+    fn host(&self) -> String {
+        match &self.target {
+            Target::Tcp(addr) => addr.to_string(),
+            Target::Unix(_) => "localhost".to_owned(),
         }
     }
 
@@ -120,9 +224,28 @@ impl TestServer {
         self
     }
 
-    /// Where it listens.
+    /// Where it listens, on TCP.
+    ///
+    /// # Panics
+    ///
+    /// On a server started with [`start_unix`](Self::start_unix): use
+    /// [`unix_path`](Self::unix_path), or [`connect`](Self::connect) for either.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        match &self.target {
+            Target::Tcp(addr) => *addr,
+            Target::Unix(path) => panic!(
+                "TestServer::addr: this server listens on the Unix socket {}",
+                path.display()
+            ),
+        }
+    }
+
+    /// The Unix socket's path, for a server started with [`start_unix`](Self::start_unix).
+    pub fn unix_path(&self) -> Option<&Path> {
+        match &self.target {
+            Target::Unix(path) => Some(path),
+            Target::Tcp(_) => None,
+        }
     }
 
     /// The server handle: publish to topics, count subscribers, stop it.
@@ -155,14 +278,15 @@ impl TestServer {
         }
     }
 
-    /// `http://127.0.0.1:PORT` followed by `path`.
+    /// `http://127.0.0.1:PORT` followed by `path` (`http://localhost` on a Unix socket).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.host())
     }
 
-    /// `ws://127.0.0.1:PORT` followed by `path`.
+    /// `ws://127.0.0.1:PORT` followed by `path` (`ws://localhost` on a Unix socket: pass it to
+    /// [`ws_with`](Self::ws_with), which connects over the socket).
     pub fn ws_url(&self, path: &str) -> String {
-        format!("ws://{}{path}", self.addr)
+        format!("ws://{}{path}", self.host())
     }
 
     /// `GET path`.
@@ -239,14 +363,14 @@ impl TestServer {
     ) -> TestResponse {
         let what = format!("{method} {path}");
         let exchange = async {
-            let stream = TcpStream::connect(self.addr).await?;
+            let stream = self.connect().await;
             let (mut sender, connection) =
                 hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(connection);
             let mut request = http::Request::builder()
                 .method(method)
                 .uri(path)
-                .header(HOST, self.addr.to_string())
+                .header(HOST, self.host())
                 .body(Full::new(body))?;
             request.headers_mut().extend(headers);
             let (parts, body) = sender.send_request(request).await?.into_parts();
@@ -283,7 +407,10 @@ impl TestServer {
     ///
     /// The [`ConnectError`], e.g. [`ConnectError::Refused`] with the server's status.
     pub async fn ws_with(&self, builder: ClientBuilder) -> Result<TestWebSocket, ConnectError> {
-        let client = builder.connect().await?;
+        let client = match &self.target {
+            Target::Tcp(_) => builder.connect().await?,
+            Target::Unix(_) => builder.connect_on(self.connect().await).await?,
+        };
         Ok(TestWebSocket {
             client,
             timeout: self.timeout,
