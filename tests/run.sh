@@ -33,6 +33,11 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 
+step "the pub/sub, WebSocket and deflate suites again, on a Unix domain socket"
+# The runtime's second transport: the same tests, served by Router::listen_unix.
+HYPERBUN_TEST_TRANSPORT=unix cargo test -p hyperbun-tests --locked \
+    --test pubsub --test websocket --test deflate 2>&1 | tee -a "$log"
+
 # One closing line for the whole run (cargo ends with the last crate's doc tests, which may
 # be zero): the totals over every test binary.
 totals=$(awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
