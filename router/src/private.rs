@@ -111,3 +111,6 @@ where
 {
     <SocketRoute<S, DefaultUpgrade<D>> as Route>::DEF
 }
+
+#[doc(hidden)]
+pub mod bench;
