@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use crate::ws::pubsub::{self, Hub};
 use crate::ws::registry::{Key, Registry};
 use crate::ws::shared::SocketShared;
-use crate::{Addr, Message, PublishResult, TopicError};
+use crate::{Addr, Message, PublishResult, ServerConfig, TopicError};
 
 /// Where a server is in its life. Every live connection (and the accept loop) holds a
 /// receiver, so `closed()` on the sender resolves exactly when the last one has finished.
@@ -101,6 +101,8 @@ struct Shared {
     registry: Arc<Registry>,
     /// Topics and their subscribers.
     hub: Hub,
+    /// [`ServerConfig::max_topic_length`].
+    max_topic_length: usize,
 }
 
 impl fmt::Debug for Server {
@@ -113,14 +115,15 @@ impl fmt::Debug for Server {
 }
 
 impl Server {
-    pub(crate) fn new(local_addr: Addr, grace: Duration) -> Self {
+    pub(crate) fn new(local_addr: Addr, config: &ServerConfig) -> Self {
         Server {
             shared: Arc::new(Shared {
                 local_addr,
                 phase: watch::Sender::new(Phase::Running),
-                grace,
+                grace: config.shutdown_grace,
                 registry: Arc::default(),
                 hub: Hub::default(),
+                max_topic_length: config.max_topic_length,
             }),
         }
     }
@@ -213,7 +216,7 @@ impl Server {
         message: impl Into<Message>,
         compress: bool,
     ) -> Result<PublishResult, TopicError> {
-        pubsub::check(topic)?;
+        self.check_topic(topic)?;
         let (opcode, payload) = message.into().into_frame();
         Ok(self
             .shared
@@ -241,6 +244,12 @@ impl Server {
 
     pub(crate) fn hub(&self) -> &Hub {
         &self.shared.hub
+    }
+
+    /// Refuses the empty topic and one longer than
+    /// [`max_topic_length`](ServerConfig::max_topic_length).
+    pub(crate) fn check_topic(&self, topic: &str) -> Result<(), TopicError> {
+        pubsub::check(topic, self.shared.max_topic_length)
     }
 
     /// How many WebSockets are open (Bun's `pendingWebSockets`).

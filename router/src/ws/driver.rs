@@ -78,7 +78,7 @@ pub(crate) fn run<S: SocketHandlers>(
             state: ReadyState::Open,
             closing: None,
             terminated: false,
-            subscriptions: Vec::new(),
+            subscriptions: std::collections::HashSet::new(),
             write_error: None,
         },
     };

@@ -34,6 +34,7 @@ pub struct SocketOptions {
     pub(crate) close_on_backpressure_limit: bool,
     pub(crate) send_pings: bool,
     pub(crate) publish_to_self: bool,
+    pub(crate) max_topics_per_socket: usize,
     pub(crate) per_message_deflate: PerMessageDeflate,
     pub(crate) protocols: Vec<String>,
     pub(crate) allowed_origins: Option<Vec<String>>,
@@ -48,7 +49,8 @@ impl Default for SocketOptions {
 
 impl SocketOptions {
     /// Bun's defaults: 16 MiB messages, 120 s idle timeout with pings, 1 MiB backpressure
-    /// limit (sends past it are dropped), no subprotocols, any origin.
+    /// limit (sends past it are dropped), no subprotocols, any origin; and, where Bun has no
+    /// limit, at most 4096 topics per socket.
     #[must_use]
     pub fn new() -> Self {
         SocketOptions {
@@ -58,6 +60,7 @@ impl SocketOptions {
             close_on_backpressure_limit: false,
             send_pings: true,
             publish_to_self: false,
+            max_topics_per_socket: 4096,
             per_message_deflate: PerMessageDeflate::from(false),
             protocols: Vec::new(),
             allowed_origins: None,
@@ -116,6 +119,18 @@ impl SocketOptions {
     #[must_use]
     pub fn publish_to_self(mut self, publish: bool) -> Self {
         self.publish_to_self = publish;
+        self
+    }
+
+    /// How many topics one socket may be subscribed to at once (default **4096**; Bun has no
+    /// limit). Each subscription is held by the server until the socket leaves the topic or
+    /// closes, and a client often chooses what it subscribes to, so without a bound one
+    /// client could make the server hold any number of topics; no application subscribes one
+    /// socket to thousands. A [`subscribe`](crate::WebSocket::subscribe) past the limit is
+    /// refused with [`TopicError::TooManyTopics`](crate::TopicError::TooManyTopics).
+    #[must_use]
+    pub fn max_topics_per_socket(mut self, topics: usize) -> Self {
+        self.max_topics_per_socket = topics;
         self
     }
 
@@ -209,6 +224,12 @@ impl SocketOptions {
         self.publish_to_self
     }
 
+    /// The [topic limit](Self::max_topics_per_socket).
+    #[must_use]
+    pub fn get_max_topics_per_socket(&self) -> usize {
+        self.max_topics_per_socket
+    }
+
     /// The [permessage-deflate settings](Self::per_message_deflate).
     #[must_use]
     pub fn get_per_message_deflate(&self) -> PerMessageDeflate {
@@ -241,6 +262,7 @@ mod tests {
         assert!(!o.get_close_on_backpressure_limit());
         assert!(o.get_send_pings());
         assert!(!o.get_publish_to_self());
+        assert_eq!(o.get_max_topics_per_socket(), 4096);
         assert!(o.get_protocols().is_empty());
         assert!(o.get_allowed_origins().is_none());
     }

@@ -63,12 +63,32 @@ pub(crate) const LOGGED_FRAME_LIMIT: usize = 4 * 1024;
 /// # app.stop().await;
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum TopicError {
     /// Topics are non-empty strings.
     #[error("a topic must not be empty")]
     Empty,
+    /// The topic's name is longer than the server allows.
+    #[error(
+        "a topic of {len} bytes is longer than the limit of {limit} bytes \
+         (ServerConfig::max_topic_length)"
+    )]
+    TooLong {
+        /// The name's length, in bytes.
+        len: usize,
+        /// [`ServerConfig::max_topic_length`](crate::ServerConfig::max_topic_length).
+        limit: usize,
+    },
+    /// The socket is already subscribed to as many topics as its route allows.
+    #[error(
+        "the socket is subscribed to {limit} topics, the limit \
+         (SocketOptions::max_topics_per_socket, `max_topics_per_socket = N` in #[websocket])"
+    )]
+    TooManyTopics {
+        /// [`SocketOptions::max_topics_per_socket`](crate::SocketOptions::max_topics_per_socket).
+        limit: usize,
+    },
 }
 
 /// What became of a publish: how many subscribers got the message queued, how many of those
@@ -386,10 +406,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Refuses the empty topic.
-pub(crate) fn check(topic: &str) -> Result<(), TopicError> {
+/// Refuses the empty topic, and a name longer than `max_len` bytes.
+pub(crate) fn check(topic: &str, max_len: usize) -> Result<(), TopicError> {
     if topic.is_empty() {
         Err(TopicError::Empty)
+    } else if topic.len() > max_len {
+        Err(TopicError::TooLong {
+            len: topic.len(),
+            limit: max_len,
+        })
     } else {
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! operations, which queue frames on the socket's [shared state](crate::ws::shared) and
 //! reach topics through the server's [hub](crate::ws::pubsub).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::sync::atomic::Ordering;
@@ -139,8 +140,10 @@ pub(crate) struct Conn {
     pub(crate) closing: Option<(u16, Box<str>)>,
     /// Set by `terminate`.
     pub(crate) terminated: bool,
-    /// The topics this socket is subscribed to.
-    pub(crate) subscriptions: Vec<Box<str>>,
+    /// The topics this socket is subscribed to: a set, so `is_subscribed` and `unsubscribe`
+    /// stay O(1) on a socket with many topics. An empty `HashSet` allocates nothing, so an
+    /// idle socket pays for it only once it subscribes.
+    pub(crate) subscriptions: HashSet<Box<str>>,
     /// An I/O error met while writing early inside a handler, for the driver to act on.
     pub(crate) write_error: Option<io::Error>,
 }
@@ -225,15 +228,22 @@ impl<T> WebSocket<T> {
     ///
     /// # Errors
     ///
-    /// [`TopicError::Empty`] for the empty topic.
+    /// [`TopicError::Empty`] for the empty topic, [`TopicError::TooLong`] for a name over
+    /// [`ServerConfig::max_topic_length`](crate::ServerConfig::max_topic_length), and
+    /// [`TopicError::TooManyTopics`] when the socket is already subscribed to
+    /// [`max_topics_per_socket`](SocketOptions::max_topics_per_socket) topics.
     pub fn subscribe(&mut self, topic: &str) -> Result<bool, TopicError> {
-        pubsub::check(topic)?;
-        if self.conn.state != ReadyState::Open {
+        self.conn.server.check_topic(topic)?;
+        if self.conn.state != ReadyState::Open || self.conn.subscriptions.contains(topic) {
             return Ok(false);
+        }
+        let limit = self.conn.shared.options.max_topics_per_socket;
+        if self.conn.subscriptions.len() >= limit {
+            return Err(TopicError::TooManyTopics { limit });
         }
         let added = self.conn.server.hub().subscribe(topic, &self.conn.shared);
         if added {
-            self.conn.subscriptions.push(topic.into());
+            self.conn.subscriptions.insert(topic.into());
         }
         Ok(added)
     }
@@ -244,18 +254,17 @@ impl<T> WebSocket<T> {
     ///
     /// [`TopicError::Empty`] for the empty topic.
     pub fn unsubscribe(&mut self, topic: &str) -> Result<bool, TopicError> {
-        pubsub::check(topic)?;
-        let Some(i) = self.conn.subscriptions.iter().position(|t| &**t == topic) else {
+        pubsub::check(topic, usize::MAX)?;
+        if !self.conn.subscriptions.remove(topic) {
             return Ok(false);
-        };
-        self.conn.subscriptions.swap_remove(i);
+        }
         Ok(self.conn.server.hub().unsubscribe(topic, &self.conn.shared))
     }
 
     /// True if subscribed to `topic`.
     #[must_use]
     pub fn is_subscribed(&self, topic: &str) -> bool {
-        self.conn.subscriptions.iter().any(|t| &**t == topic)
+        self.conn.subscriptions.contains(topic)
     }
 
     /// The topics this socket is subscribed to, in no particular order.
@@ -269,7 +278,8 @@ impl<T> WebSocket<T> {
     ///
     /// # Errors
     ///
-    /// [`TopicError::Empty`] for the empty topic.
+    /// [`TopicError::Empty`] for the empty topic, [`TopicError::TooLong`] for a name over
+    /// [`ServerConfig::max_topic_length`](crate::ServerConfig::max_topic_length).
     pub fn publish(
         &mut self,
         topic: &str,
@@ -317,7 +327,7 @@ impl<T> WebSocket<T> {
         payload: &[u8],
         compress: bool,
     ) -> Result<PublishResult, TopicError> {
-        pubsub::check(topic)?;
+        self.conn.server.check_topic(topic)?;
         let except = (!self.conn.shared.options.publish_to_self).then_some(&self.conn.shared);
         Ok(self
             .conn
@@ -399,7 +409,7 @@ impl Conn {
     /// Leaves every topic (the socket is closing).
     pub(crate) fn leave_all(&mut self) {
         let hub = self.server.hub();
-        for topic in self.subscriptions.drain(..) {
+        for topic in self.subscriptions.drain() {
             hub.unsubscribe(&topic, &self.shared);
         }
     }
