@@ -68,7 +68,7 @@ impl Lifecycle {
                 );
             }
             "cork" => {
-                let statuses = ws.cork(|ws| [ws.send("one"), ws.send("two")]);
+                let statuses = [ws.send("one"), ws.send("two")];
                 journal::push(&ws.data.key, format!("corked {statuses:?}"));
             }
             "twice" => {
@@ -274,7 +274,7 @@ fn flood(ws: &mut WebSocket<FloodData>, msg: Message) {
                 );
                 return;
             }
-            SendStatus::Dropped => {
+            _ => {
                 journal::push(&ws.data.key, "dropped");
                 return;
             }

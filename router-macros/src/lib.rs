@@ -181,8 +181,10 @@ pub fn any(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `options = EXPR` | a `SocketOptions` the other options are applied on top of | `SocketOptions::new()` |
 ///
 /// Values are expressions (`idle_timeout = 2 * 60`, `max_payload_length = LIMIT`), evaluated
-/// once, the first time the socket is used; the lists are string literals, checked at
-/// compile time. For options from configuration, use `options = my_options()`.
+/// once, when `router![…]` builds the router; the lists are string literals, checked at
+/// compile time. For options from configuration, use `options = my_options()`; options that
+/// cannot work (an invalid `SocketOptions::header`) make `router![…]` panic at start-up,
+/// naming the socket.
 ///
 /// # Handlers
 ///

@@ -39,6 +39,8 @@ pub struct SocketOptions {
     pub(crate) protocols: Vec<String>,
     pub(crate) allowed_origins: Option<Vec<String>>,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// Why a [`header`](Self::header) was not added, reported when the router is built.
+    pub(crate) invalid: Option<String>,
 }
 
 impl Default for SocketOptions {
@@ -65,6 +67,7 @@ impl SocketOptions {
             protocols: Vec::new(),
             allowed_origins: None,
             headers: Vec::new(),
+            invalid: None,
         }
     }
 
@@ -176,16 +179,26 @@ impl SocketOptions {
     ///
     /// # Panics
     ///
-    /// Panics if the name or value is not a valid header: options are built once, at start-up,
-    /// from values in the source.
+    /// A name or value that is not a valid header, or a header the handshake sets itself
+    /// (`Upgrade`, `Connection`, `Sec-WebSocket-*`), makes building the router
+    /// ([`router!`](crate::router)) panic, with the socket's name, the header and why: at
+    /// start-up, not with a `500` on every upgrade. (The `headers = [...]` attribute argument
+    /// checks the same at compile time.)
     #[must_use]
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        let name = HeaderName::try_from(name)
-            .unwrap_or_else(|e| panic!("SocketOptions::header: invalid name {name:?}: {e}"));
-        let value = HeaderValue::try_from(value)
-            .unwrap_or_else(|e| panic!("SocketOptions::header: invalid value {value:?}: {e}"));
-        self.headers.push((name, value));
+        match parse_header(name, value) {
+            Ok(header) => self.headers.push(header),
+            Err(why) => {
+                self.invalid
+                    .get_or_insert(format!("SocketOptions::header({name:?}, {value:?}): {why}"));
+            }
+        }
         self
+    }
+
+    /// Why these options cannot work, if they cannot.
+    pub(crate) fn validate(&self) -> Result<(), &str> {
+        self.invalid.as_deref().map_or(Ok(()), Err)
     }
 
     /// The [maximum message size](Self::max_payload_length).
@@ -249,6 +262,28 @@ impl SocketOptions {
     }
 }
 
+/// A `101` header, or why it cannot be one.
+fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let name = HeaderName::try_from(name)
+        .map_err(|e| format!("{name:?} is not a valid header name ({e})"))?;
+    if [
+        http::header::UPGRADE,
+        http::header::CONNECTION,
+        http::header::SEC_WEBSOCKET_ACCEPT,
+        http::header::SEC_WEBSOCKET_PROTOCOL,
+        http::header::SEC_WEBSOCKET_EXTENSIONS,
+    ]
+    .contains(&name)
+    {
+        return Err(format!(
+            "`{name}` is set by the WebSocket handshake and cannot be added"
+        ));
+    }
+    let value = HeaderValue::try_from(value)
+        .map_err(|e| format!("{value:?} is not a valid header value ({e})"))?;
+    Ok((name, value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +300,31 @@ mod tests {
         assert_eq!(o.get_max_topics_per_socket(), 4096);
         assert!(o.get_protocols().is_empty());
         assert!(o.get_allowed_origins().is_none());
+    }
+
+    #[test]
+    fn an_invalid_header_is_kept_for_the_router_to_report() {
+        assert!(SocketOptions::new()
+            .header("x-ok", "yes")
+            .validate()
+            .is_ok());
+        let bad = SocketOptions::new()
+            .header("bad name", "x")
+            .header("x-a", "b");
+        let why = bad.validate().unwrap_err();
+        assert!(why.starts_with("SocketOptions::header(\"bad name\", \"x\"): \"bad name\" is not a valid header name"), "{why}");
+        assert_eq!(bad.headers.len(), 1, "the valid one is kept");
+        let why = SocketOptions::new()
+            .header("x-a", "line\nbreak")
+            .validate()
+            .unwrap_err()
+            .to_owned();
+        assert!(why.contains("is not a valid header value"), "{why}");
+        let why = SocketOptions::new()
+            .header("Upgrade", "x")
+            .validate()
+            .unwrap_err()
+            .to_owned();
+        assert!(why.contains("set by the WebSocket handshake"), "{why}");
     }
 }

@@ -16,7 +16,8 @@ use crate::ws::shared::{Delivery, Origin, SocketShared};
 use crate::ws::{Message, PublishResult, TopicError};
 use crate::{Addr, Server};
 
-/// What became of a send: Bun's `-1 / 0 / N` as an enum.
+/// What became of a send: Bun's `-1 / 0 / N` as an enum. `#[non_exhaustive]`: a match
+/// needs a `_` arm, so a later kind of outcome is not a breaking change.
 ///
 /// # Examples
 ///
@@ -32,12 +33,14 @@ use crate::{Addr, Server};
 ///             SendStatus::Sent(_) => {}
 ///             SendStatus::Backpressure(_) => { /* queued; wait for `drain` before sending more */ }
 ///             SendStatus::Dropped => { /* closed, or the queue was full */ }
+///             _ => {}
 ///         }
 ///     }
 /// }
 /// # let _ = hyperbun::router![Feed];
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SendStatus {
     /// Queued for the next write, with the queue below the
     /// [backpressure limit](crate::SocketOptions::backpressure_limit); the payload's length.
@@ -124,6 +127,7 @@ impl SubscribeStatus {
 /// # let _ = hyperbun::router![Chat];
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReadyState {
     /// Not yet open (never seen by handlers: `open` runs once the socket is open).
     Connecting = 0,
@@ -253,13 +257,6 @@ impl<T> WebSocket<T> {
     pub fn terminate(&mut self) {
         self.conn.terminated = true;
         self.conn.shared.close();
-    }
-
-    /// Runs `f` with every send it makes written in one batch. Handlers are already corked
-    /// (their sends are written together when they return, or when an `async` handler waits),
-    /// so this only groups sends in code that runs between awaits of a long `async` handler.
-    pub fn cork<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
-        f(self)
     }
 
     /// Subscribes to `topic`: every [`publish`](Self::publish) to it (from any socket or the
