@@ -100,7 +100,7 @@ struct Room;
 #[websocket("/ws", data = User, publish_to_self = true)]
 impl Room {
     fn open(ws: &mut WebSocket<User>) {
-        ws.subscribe("room").expect("`room` is a topic");
+        ws.subscribe("room");
         let welcome = format!("welcome {}", ws.data.name);
         ws.send(welcome);
     }
@@ -108,7 +108,7 @@ impl Room {
     fn message(ws: &mut WebSocket<User>, msg: Message) {
         if let Some(text) = msg.as_text() {
             let line = format!("{}: {text}", ws.data.name);
-            ws.publish("room", line).expect("`room` is a topic");
+            ws.publish("room", line);
         }
     }
 }

@@ -53,8 +53,8 @@ fn pump(ws: &mut WebSocket<Download>) {
                 ws.data.pauses += 1;
                 return;
             }
-            // Not queued (closing, or over the limit): `drain` retries this chunk.
-            SendStatus::Dropped => return,
+            // `Dropped`, not queued (closing, or over the limit): `drain` retries this chunk.
+            _ => return,
         }
     }
     if ws.data.next == CHUNKS {

@@ -37,11 +37,11 @@ struct Chat;
 )]
 impl Chat {
     fn open(ws: &mut WebSocket) {
-        ws.subscribe("room").expect("`room` is a topic");
+        ws.subscribe("room");
     }
 
     fn message(ws: &mut WebSocket, msg: Message) {
-        ws.publish("room", msg).expect("`room` is a topic");
+        ws.publish("room", msg);
     }
 }
 

@@ -28,24 +28,22 @@ struct Chat;
 #[websocket("/ws", data = User, publish_to_self = true, per_message_deflate = true)]
 impl Chat {
     fn open(ws: &mut WebSocket<User>) {
-        ws.subscribe("chat").expect("`chat` is a topic");
+        ws.subscribe("chat");
         let joined = format!("{} joined", ws.data.name);
-        ws.publish("chat", joined).expect("`chat` is a topic");
+        ws.publish("chat", joined);
     }
 
     fn message(ws: &mut WebSocket<User>, msg: Message) {
         if let Message::Text(text) = msg {
             let line = format!("{}: {text}", ws.data.name);
-            ws.publish("chat", line).expect("`chat` is a topic");
+            ws.publish("chat", line);
         }
     }
 
     fn close(ws: &mut WebSocket<User>, _code: u16, _reason: &str) {
         // The socket has already left `chat`: this reaches everybody else.
         let left = format!("{} left", ws.data.name);
-        ws.server()
-            .publish("chat", left)
-            .expect("`chat` is a topic");
+        ws.server().publish("chat", left);
     }
 }
 

@@ -30,8 +30,8 @@ struct Rooms;
 impl Rooms {
     fn open(ws: &mut WebSocket<Member>) {
         let inbox = format!("user:{}", ws.data.name);
-        ws.subscribe("lobby").expect("a topic");
-        ws.subscribe(&inbox).expect("a topic");
+        ws.subscribe("lobby");
+        ws.subscribe(&inbox);
     }
 
     fn message(ws: &mut WebSocket<Member>, msg: Message) {
@@ -43,11 +43,11 @@ impl Rooms {
         } else if let Some(rest) = text.strip_prefix("/whisper ") {
             let (user, words) = rest.split_once(' ').unwrap_or((rest, ""));
             let pm = format!("[PM from {}]: {words}", ws.data.name);
-            ws.publish(&format!("user:{user}"), pm).expect("a topic");
+            ws.publish(&format!("user:{user}"), pm);
         } else {
             let line = format!("{}: {text}", ws.data.name);
             let room = ws.data.room.clone();
-            ws.publish(&room, line).expect("a topic");
+            ws.publish(&room, line);
         }
     }
 }
@@ -58,12 +58,21 @@ fn join(ws: &mut WebSocket<Member>, room: &str) {
         ws.send("Room names are non-empty and may not start with `user:`");
         return;
     }
+    if room == ws.data.room {
+        ws.send(format!("Already in room: {room}"));
+        return;
+    }
+    // The name comes from the client: the server refuses one longer than
+    // `ServerConfig::max_topic_length`, and says why.
+    if let SubscribeStatus::Refused(why) = ws.subscribe(room) {
+        ws.send(format!("Cannot join that room: {why}"));
+        return;
+    }
     let old = std::mem::replace(&mut ws.data.room, room.to_owned());
-    ws.unsubscribe(&old).expect("a topic");
-    ws.subscribe(room).expect("a topic");
+    ws.unsubscribe(&old);
     ws.send(format!("Joined room: {room}"));
     let joined = format!("{} joined the room", ws.data.name);
-    ws.publish(room, joined).expect("a topic");
+    ws.publish(room, joined);
 }
 
 /// Names the member from `?name=`.

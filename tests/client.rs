@@ -46,7 +46,7 @@ struct Log;
 #[websocket("/log")]
 impl Log {
     fn open(ws: &mut WebSocket) {
-        ws.subscribe("log").expect("topic");
+        ws.subscribe("log");
     }
     fn message(_ws: &mut WebSocket, _msg: Message) {}
 }

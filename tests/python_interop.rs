@@ -18,11 +18,11 @@ struct Shared;
 #[websocket("/shared", per_message_deflate = true, max_payload_length = 16 << 20)]
 impl Shared {
     fn open(ws: &mut WebSocket) {
-        ws.subscribe("news").expect("topic");
+        ws.subscribe("news");
     }
     fn message(ws: &mut WebSocket, msg: Message) {
         if let Some(text) = msg.as_text().and_then(|t| t.strip_prefix("publish:")) {
-            ws.publish_text("news", text, true).expect("topic");
+            ws.publish_text("news", text, true);
         } else {
             ws.send_compressed(msg);
         }

@@ -70,7 +70,7 @@ impl Lifecycle {
                 );
             }
             "cork" => {
-                let statuses = ws.cork(|ws| [ws.send("one"), ws.send("two")]);
+                let statuses = [ws.send("one"), ws.send("two")];
                 journal::push(&ws.data.key, format!("corked {statuses:?}"));
             }
             "twice" => {
@@ -276,7 +276,7 @@ fn flood(ws: &mut WebSocket<FloodData>, msg: Message) {
                 );
                 return;
             }
-            SendStatus::Dropped => {
+            _ => {
                 journal::push(&ws.data.key, "dropped");
                 return;
             }

@@ -173,6 +173,7 @@ pub fn any(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `close_on_backpressure_limit = BOOL` | close instead of dropping (`closeOnBackpressureLimit`) | `false` |
 /// | `send_pings = BOOL` | ping silent peers before the idle timeout (`sendPings`) | `true` |
 /// | `publish_to_self = BOOL` | a socket's `publish` reaches itself (`publishToSelf`) | `false` |
+/// | `max_topics_per_socket = COUNT` | topics one socket may be subscribed to; past it `subscribe` is refused (no Bun equivalent) | `4096` |
 /// | `per_message_deflate = BOOL or PerMessageDeflate` | permessage-deflate (`perMessageDeflate`): `true` = shared compressor and decompressor | `false` |
 /// | `protocols = ["a", …]` | subprotocols, most preferred first | none |
 /// | `allowed_origins = ["https://…", …]` | accept the handshake only from these `Origin`s | any |
@@ -180,8 +181,10 @@ pub fn any(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `options = EXPR` | a `SocketOptions` the other options are applied on top of | `SocketOptions::new()` |
 ///
 /// Values are expressions (`idle_timeout = 2 * 60`, `max_payload_length = LIMIT`), evaluated
-/// once, the first time the socket is used; the lists are string literals, checked at
-/// compile time. For options from configuration, use `options = my_options()`.
+/// once, when `router![…]` builds the router; the lists are string literals, checked at
+/// compile time. For options from configuration, use `options = my_options()`; options that
+/// cannot work (an invalid `SocketOptions::header`) make `router![…]` panic at start-up,
+/// naming the socket.
 ///
 /// # Handlers
 ///

@@ -22,6 +22,7 @@ pub struct ServerConfig {
     pub(crate) header_read_timeout: Option<Duration>,
     pub(crate) keep_alive: bool,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) max_topic_length: usize,
 }
 
 impl Default for ServerConfig {
@@ -31,6 +32,7 @@ impl Default for ServerConfig {
             header_read_timeout: Some(Duration::from_secs(10)),
             keep_alive: true,
             shutdown_grace: Duration::from_secs(30),
+            max_topic_length: 4096,
         }
     }
 }
@@ -73,6 +75,19 @@ impl ServerConfig {
         self.shutdown_grace = grace;
         self
     }
+
+    /// The longest topic name, in bytes, that sockets may subscribe or publish to and
+    /// [`Server::publish`](crate::Server::publish) accepts. Default: **4096** (Bun has no
+    /// limit). Topic names often come from clients (a room name in a message), and every
+    /// subscribed name is held by the server until its last subscriber leaves, so without a
+    /// bound one client could make the server hold names of any size; no application needs
+    /// names of kilobytes. A longer name is refused with
+    /// [`TopicError::TooLong`](crate::TopicError::TooLong).
+    #[must_use]
+    pub fn max_topic_length(mut self, bytes: usize) -> Self {
+        self.max_topic_length = bytes;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -87,5 +102,6 @@ mod tests {
         assert_eq!(config.header_read_timeout, Some(Duration::from_secs(10)));
         assert!(config.keep_alive);
         assert_eq!(config.shutdown_grace, Duration::from_secs(30));
+        assert_eq!(config.max_topic_length, 4096);
     }
 }

@@ -150,6 +150,7 @@ pub(crate) fn expand(model: &RouteModel<'_>) -> TokenStream {
                     handler: __hyperbun_handler,
                     name: #name_str,
                     location: (::core::file!(), ::core::line!(), ::core::column!()),
+                    prepare: ::core::option::Option::None,
                 };
             }
 

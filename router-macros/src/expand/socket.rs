@@ -144,9 +144,11 @@ fn options(args: &SocketArgs) -> TokenStream {
     let calls = args.options.iter().map(|option| {
         let key = Ident::new(&option.key.to_string(), Span::call_site());
         match (&option.value, option.kind) {
-            (OptionValue::Expr(expr), OptionKind::Bytes) => quote_spanned! {expr.span()=>
-                let __options = __options.#key({ let __value: usize = #expr; __value });
-            },
+            (OptionValue::Expr(expr), OptionKind::Bytes | OptionKind::Count) => {
+                quote_spanned! {expr.span()=>
+                    let __options = __options.#key({ let __value: usize = #expr; __value });
+                }
+            }
             (OptionValue::Expr(expr), OptionKind::Seconds) => quote_spanned! {expr.span()=>
                 let __options = __options.#key(::core::time::Duration::from_secs({
                     let __value: u64 = #expr;

@@ -24,6 +24,8 @@ pub(crate) enum OptionKind {
     Base,
     /// A number of bytes (`usize`).
     Bytes,
+    /// A count (`usize`).
+    Count,
     /// A number of seconds (`u64`), applied as a `Duration`.
     Seconds,
     /// A `bool`.
@@ -64,6 +66,11 @@ pub(crate) const OPTIONS: &[(&str, OptionKind, &str)] = &[
         "publish_to_self",
         OptionKind::Bool,
         "publish_to_self = BOOL",
+    ),
+    (
+        "max_topics_per_socket",
+        OptionKind::Count,
+        "max_topics_per_socket = COUNT",
     ),
     (
         "per_message_deflate",

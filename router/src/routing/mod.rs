@@ -155,6 +155,10 @@ pub struct RouteDef {
     pub name: &'static str,
     /// Where the handler was declared: file, line, column.
     pub location: (&'static str, u32, u32),
+    /// Run once when the router is built. A socket route builds its options here, so
+    /// options that cannot work (an invalid `101` header) stop the program at start-up with
+    /// the socket's name, instead of failing every upgrade; `None` for HTTP routes.
+    pub prepare: Option<fn()>,
 }
 
 impl fmt::Debug for RouteDef {
@@ -220,6 +224,9 @@ impl RouteTable {
         let mut patterns: Vec<&'static str> = Vec::new();
         let mut grouped: Vec<Vec<&'static RouteDef>> = Vec::new();
         for route in routes {
+            if let Some(prepare) = route.prepare {
+                prepare();
+            }
             if let Some(i) = patterns.iter().position(|p| *p == route.pattern) {
                 grouped[i].push(route);
             } else {

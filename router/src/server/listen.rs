@@ -148,7 +148,7 @@ impl Router {
 
     /// Starts the accept loop in the background.
     fn start(self, listener: Listener, local_addr: Addr) -> Server {
-        let server = Server::new(local_addr.clone(), self.config.shutdown_grace);
+        let server = Server::new(local_addr.clone(), &self.config);
         tracing::info!(target: "hyperbun::server", %local_addr, routes = self.table.routes().len(), "listening");
         let http = http1_builder(&self.config);
         let accept = AcceptLoop {

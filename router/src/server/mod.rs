@@ -18,10 +18,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::ws::frame::OpCode;
 use crate::ws::pubsub::{self, Hub};
 use crate::ws::registry::{Key, Registry};
 use crate::ws::shared::SocketShared;
-use crate::{Addr, Message, PublishResult, TopicError};
+use crate::{Addr, Message, PublishResult, ServerConfig, TopicError};
 
 /// Where a server is in its life. Every live connection (and the accept loop) holds a
 /// receiver, so `closed()` on the sender resolves exactly when the last one has finished.
@@ -51,7 +52,7 @@ pub(crate) enum Phase {
 /// #[websocket("/ticks")]
 /// impl Ticker {
 ///     fn open(ws: &mut WebSocket) {
-///         ws.subscribe("ticks").expect("a topic");
+///         ws.subscribe("ticks");
 ///     }
 ///     fn message(_ws: &mut WebSocket, _msg: Message) {}
 /// }
@@ -73,7 +74,7 @@ pub(crate) enum Phase {
 /// app.wait_subscribers("ticks", 1).await;
 /// tokio::spawn(async move {
 ///     for n in 1..=3 {
-///         server.publish("ticks", format!("tick {n}")).expect("a topic");
+///         server.publish("ticks", format!("tick {n}"));
 ///         tokio::time::sleep(Duration::from_millis(10)).await;
 ///     }
 /// });
@@ -101,6 +102,8 @@ struct Shared {
     registry: Arc<Registry>,
     /// Topics and their subscribers.
     hub: Hub,
+    /// [`ServerConfig::max_topic_length`].
+    max_topic_length: usize,
 }
 
 impl fmt::Debug for Server {
@@ -113,14 +116,15 @@ impl fmt::Debug for Server {
 }
 
 impl Server {
-    pub(crate) fn new(local_addr: Addr, grace: Duration) -> Self {
+    pub(crate) fn new(local_addr: Addr, config: &ServerConfig) -> Self {
         Server {
             shared: Arc::new(Shared {
                 local_addr,
                 phase: watch::Sender::new(Phase::Running),
-                grace,
+                grace: config.shutdown_grace,
                 registry: Arc::default(),
                 hub: Hub::default(),
+                max_topic_length: config.max_topic_length,
             }),
         }
     }
@@ -186,39 +190,51 @@ impl Server {
     }
 
     /// Publishes `message` to every socket subscribed to `topic` (Bun's `server.publish`),
-    /// from any task or HTTP route. The frame is encoded once and its bytes shared by every
-    /// subscriber.
+    /// uncompressed, from any task or HTTP route. The frame is encoded once and its bytes
+    /// shared by every subscriber.
     ///
-    /// # Errors
-    ///
-    /// [`TopicError::Empty`] for the empty topic.
-    pub fn publish(
-        &self,
-        topic: &str,
-        message: impl Into<Message>,
-    ) -> Result<PublishResult, TopicError> {
-        self.publish_compressed(topic, message, false)
+    /// The [`PublishResult`] counts who got it; a topic that is empty or longer than
+    /// [`max_topic_length`](ServerConfig::max_topic_length) reaches nobody and is reported in
+    /// [`refused`](PublishResult::refused). Publishing to a valid topic needs no error
+    /// handling.
+    pub fn publish(&self, topic: &str, message: impl Into<Message>) -> PublishResult {
+        let (opcode, payload) = message.into().into_frame();
+        self.publish_frame(topic, opcode, &payload, false)
     }
 
-    /// Like [`publish`](Self::publish), and with `compress` subscribers that negotiated
-    /// permessage-deflate get the message compressed (Bun's `server.publish(topic, data,
-    /// compress)`; see [`WebSocket::publish_text`](crate::WebSocket::publish_text)).
-    ///
-    /// # Errors
-    ///
-    /// [`TopicError::Empty`] for the empty topic.
-    pub fn publish_compressed(
+    /// Like [`publish`](Self::publish), compressed for the subscribers that negotiated
+    /// permessage-deflate (Bun's `server.publish(topic, data, true)`; see
+    /// [`WebSocket::publish_compressed`](crate::WebSocket::publish_compressed)).
+    pub fn publish_compressed(&self, topic: &str, message: impl Into<Message>) -> PublishResult {
+        let (opcode, payload) = message.into().into_frame();
+        self.publish_frame(topic, opcode, &payload, true)
+    }
+
+    /// Publishes a text message; with `compress`, as
+    /// [`publish_compressed`](Self::publish_compressed) does.
+    pub fn publish_text(&self, topic: &str, text: &str, compress: bool) -> PublishResult {
+        self.publish_frame(topic, OpCode::Text, text.as_bytes(), compress)
+    }
+
+    /// Publishes a binary message; with `compress`, as
+    /// [`publish_compressed`](Self::publish_compressed) does.
+    pub fn publish_binary(&self, topic: &str, bytes: &[u8], compress: bool) -> PublishResult {
+        self.publish_frame(topic, OpCode::Binary, bytes, compress)
+    }
+
+    fn publish_frame(
         &self,
         topic: &str,
-        message: impl Into<Message>,
+        opcode: OpCode,
+        payload: &[u8],
         compress: bool,
-    ) -> Result<PublishResult, TopicError> {
-        pubsub::check(topic)?;
-        let (opcode, payload) = message.into().into_frame();
-        Ok(self
-            .shared
+    ) -> PublishResult {
+        if let Err(e) = self.check_topic(topic) {
+            return PublishResult::refusal(e);
+        }
+        self.shared
             .hub
-            .publish(topic, opcode, &payload, None, compress))
+            .publish(topic, opcode, payload, None, compress)
     }
 
     /// How many sockets are subscribed to `topic` (O(1)).
@@ -241,6 +257,12 @@ impl Server {
 
     pub(crate) fn hub(&self) -> &Hub {
         &self.shared.hub
+    }
+
+    /// Refuses the empty topic and one longer than
+    /// [`max_topic_length`](ServerConfig::max_topic_length).
+    pub(crate) fn check_topic(&self, topic: &str) -> Result<(), TopicError> {
+        pubsub::check(topic, self.shared.max_topic_length)
     }
 
     /// How many WebSockets are open (Bun's `pendingWebSockets`).

@@ -169,7 +169,21 @@ where
         handler: serve::<S, H>,
         name: S::NAME,
         location: S::LOCATION,
+        prepare: Some(prepare::<S>),
     };
+}
+
+/// Builds the socket's options when the router is built, and stops the program there if
+/// they cannot work, naming the socket (see `RouteDef::prepare`).
+fn prepare<S: SocketHandlers>() {
+    if let Err(why) = S::options().validate() {
+        let (file, line, column) = S::LOCATION;
+        panic!(
+            "invalid options for socket `{}` at \"{}\" ({file}:{line}:{column}): {why}",
+            S::NAME,
+            S::PATH
+        );
+    }
 }
 
 /// The route handler: check the handshake, run the hook, switch protocols.

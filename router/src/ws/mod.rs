@@ -47,7 +47,7 @@ pub use handshake::UpgradeError;
 pub use message::{Message, Utf8Bytes};
 pub use options::SocketOptions;
 pub use pubsub::{PublishResult, TopicError};
-pub use socket::{ReadyState, SendStatus, WebSocket};
+pub use socket::{ReadyState, SendStatus, SubscribeStatus, WebSocket};
 pub use upgrade::Upgrade;
 
 /// Why the `error` handler runs.

@@ -34,10 +34,13 @@ pub struct SocketOptions {
     pub(crate) close_on_backpressure_limit: bool,
     pub(crate) send_pings: bool,
     pub(crate) publish_to_self: bool,
+    pub(crate) max_topics_per_socket: usize,
     pub(crate) per_message_deflate: PerMessageDeflate,
     pub(crate) protocols: Vec<String>,
     pub(crate) allowed_origins: Option<Vec<String>>,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// Why a [`header`](Self::header) was not added, reported when the router is built.
+    pub(crate) invalid: Option<String>,
 }
 
 impl Default for SocketOptions {
@@ -48,7 +51,8 @@ impl Default for SocketOptions {
 
 impl SocketOptions {
     /// Bun's defaults: 16 MiB messages, 120 s idle timeout with pings, 1 MiB backpressure
-    /// limit (sends past it are dropped), no subprotocols, any origin.
+    /// limit (sends past it are dropped), no subprotocols, any origin; and, where Bun has no
+    /// limit, at most 4096 topics per socket.
     #[must_use]
     pub fn new() -> Self {
         SocketOptions {
@@ -58,10 +62,12 @@ impl SocketOptions {
             close_on_backpressure_limit: false,
             send_pings: true,
             publish_to_self: false,
+            max_topics_per_socket: 4096,
             per_message_deflate: PerMessageDeflate::from(false),
             protocols: Vec::new(),
             allowed_origins: None,
             headers: Vec::new(),
+            invalid: None,
         }
     }
 
@@ -119,6 +125,18 @@ impl SocketOptions {
         self
     }
 
+    /// How many topics one socket may be subscribed to at once (default **4096**; Bun has no
+    /// limit). Each subscription is held by the server until the socket leaves the topic or
+    /// closes, and a client often chooses what it subscribes to, so without a bound one
+    /// client could make the server hold any number of topics; no application subscribes one
+    /// socket to thousands. A [`subscribe`](crate::WebSocket::subscribe) past the limit is
+    /// refused with [`TopicError::TooManyTopics`](crate::TopicError::TooManyTopics).
+    #[must_use]
+    pub fn max_topics_per_socket(mut self, topics: usize) -> Self {
+        self.max_topics_per_socket = topics;
+        self
+    }
+
     /// permessage-deflate (default off, Bun's `perMessageDeflate`): `true` for a shared
     /// compressor and decompressor, or a [`PerMessageDeflate`] with the details. Once a
     /// connection negotiated it, sends and publishes with `compress` set are compressed.
@@ -161,16 +179,26 @@ impl SocketOptions {
     ///
     /// # Panics
     ///
-    /// Panics if the name or value is not a valid header: options are built once, at start-up,
-    /// from values in the source.
+    /// A name or value that is not a valid header, or a header the handshake sets itself
+    /// (`Upgrade`, `Connection`, `Sec-WebSocket-*`), makes building the router
+    /// ([`router!`](crate::router)) panic, with the socket's name, the header and why: at
+    /// start-up, not with a `500` on every upgrade. (The `headers = [...]` attribute argument
+    /// checks the same at compile time.)
     #[must_use]
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        let name = HeaderName::try_from(name)
-            .unwrap_or_else(|e| panic!("SocketOptions::header: invalid name {name:?}: {e}"));
-        let value = HeaderValue::try_from(value)
-            .unwrap_or_else(|e| panic!("SocketOptions::header: invalid value {value:?}: {e}"));
-        self.headers.push((name, value));
+        match parse_header(name, value) {
+            Ok(header) => self.headers.push(header),
+            Err(why) => {
+                self.invalid
+                    .get_or_insert(format!("SocketOptions::header({name:?}, {value:?}): {why}"));
+            }
+        }
         self
+    }
+
+    /// Why these options cannot work, if they cannot.
+    pub(crate) fn validate(&self) -> Result<(), &str> {
+        self.invalid.as_deref().map_or(Ok(()), Err)
     }
 
     /// The [maximum message size](Self::max_payload_length).
@@ -209,6 +237,12 @@ impl SocketOptions {
         self.publish_to_self
     }
 
+    /// The [topic limit](Self::max_topics_per_socket).
+    #[must_use]
+    pub fn get_max_topics_per_socket(&self) -> usize {
+        self.max_topics_per_socket
+    }
+
     /// The [permessage-deflate settings](Self::per_message_deflate).
     #[must_use]
     pub fn get_per_message_deflate(&self) -> PerMessageDeflate {
@@ -228,6 +262,28 @@ impl SocketOptions {
     }
 }
 
+/// A `101` header, or why it cannot be one.
+fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let name = HeaderName::try_from(name)
+        .map_err(|e| format!("{name:?} is not a valid header name ({e})"))?;
+    if [
+        http::header::UPGRADE,
+        http::header::CONNECTION,
+        http::header::SEC_WEBSOCKET_ACCEPT,
+        http::header::SEC_WEBSOCKET_PROTOCOL,
+        http::header::SEC_WEBSOCKET_EXTENSIONS,
+    ]
+    .contains(&name)
+    {
+        return Err(format!(
+            "`{name}` is set by the WebSocket handshake and cannot be added"
+        ));
+    }
+    let value = HeaderValue::try_from(value)
+        .map_err(|e| format!("{value:?} is not a valid header value ({e})"))?;
+    Ok((name, value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,7 +297,34 @@ mod tests {
         assert!(!o.get_close_on_backpressure_limit());
         assert!(o.get_send_pings());
         assert!(!o.get_publish_to_self());
+        assert_eq!(o.get_max_topics_per_socket(), 4096);
         assert!(o.get_protocols().is_empty());
         assert!(o.get_allowed_origins().is_none());
+    }
+
+    #[test]
+    fn an_invalid_header_is_kept_for_the_router_to_report() {
+        assert!(SocketOptions::new()
+            .header("x-ok", "yes")
+            .validate()
+            .is_ok());
+        let bad = SocketOptions::new()
+            .header("bad name", "x")
+            .header("x-a", "b");
+        let why = bad.validate().unwrap_err();
+        assert!(why.starts_with("SocketOptions::header(\"bad name\", \"x\"): \"bad name\" is not a valid header name"), "{why}");
+        assert_eq!(bad.headers.len(), 1, "the valid one is kept");
+        let why = SocketOptions::new()
+            .header("x-a", "line\nbreak")
+            .validate()
+            .unwrap_err()
+            .to_owned();
+        assert!(why.contains("is not a valid header value"), "{why}");
+        let why = SocketOptions::new()
+            .header("Upgrade", "x")
+            .validate()
+            .unwrap_err()
+            .to_owned();
+        assert!(why.contains("set by the WebSocket handshake"), "{why}");
     }
 }

@@ -71,7 +71,9 @@ pub(crate) const LOG_CAPACITY: usize = 64 * 1024;
 /// Frames up to this size go through the topic log; larger ones are shared whole.
 pub(crate) const LOGGED_FRAME_LIMIT: usize = 4 * 1024;
 
-/// Why a topic was refused.
+/// Why a topic was refused: carried by [`SubscribeStatus::Refused`](crate::SubscribeStatus)
+/// and [`PublishResult::refused`], never returned as an `Err`. The messages name the limit
+/// and the option that sets it.
 ///
 /// ```
 /// # use hyperbun::TopicError;
@@ -79,17 +81,42 @@ pub(crate) const LOGGED_FRAME_LIMIT: usize = 4 * 1024;
 /// # async fn main() {
 /// # let app = hyperbun::test::TestServer::start(hyperbun::router![]).await;
 /// # let server = app.server();
-/// assert_eq!(server.publish("", "news").unwrap_err(), TopicError::Empty);
-/// assert_eq!(server.publish("news", "nobody listens").unwrap().delivered, 0);
+/// assert_eq!(server.publish("", "news").refused, Some(TopicError::Empty));
+/// assert_eq!(
+///     server.publish(&"n".repeat(5000), "news").refused,
+///     Some(TopicError::TooLong { len: 5000, limit: 4096 })
+/// );
+/// let result = server.publish("news", "nobody listens");
+/// assert_eq!((result.delivered, result.refused), (0, None));
 /// # app.stop().await;
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum TopicError {
     /// Topics are non-empty strings.
     #[error("a topic must not be empty")]
     Empty,
+    /// The topic's name is longer than the server allows.
+    #[error(
+        "a topic of {len} bytes is longer than the limit of {limit} bytes \
+         (ServerConfig::max_topic_length)"
+    )]
+    TooLong {
+        /// The name's length, in bytes.
+        len: usize,
+        /// [`ServerConfig::max_topic_length`](crate::ServerConfig::max_topic_length).
+        limit: usize,
+    },
+    /// The socket is already subscribed to as many topics as its route allows.
+    #[error(
+        "the socket is subscribed to {limit} topics, the limit \
+         (SocketOptions::max_topics_per_socket, `max_topics_per_socket = N` in #[websocket])"
+    )]
+    TooManyTopics {
+        /// [`SocketOptions::max_topics_per_socket`](crate::SocketOptions::max_topics_per_socket).
+        limit: usize,
+    },
 }
 
 /// What became of a publish: how many subscribers got the message queued, how many of those
@@ -99,7 +126,8 @@ pub enum TopicError {
 /// Bun's `publish` returns one number for the worst case; a caller retrying on `-1` would send
 /// the message again to every subscriber that already had it. These counts say exactly who got
 /// what: retry nothing for `delivered` and `backpressured` (both queued it), and know that
-/// `dropped` subscribers missed it.
+/// `dropped` subscribers missed it. A topic the server refuses (empty, too long) is reported
+/// in [`refused`](Self::refused); a valid one needs no error handling.
 ///
 /// # Examples
 ///
@@ -112,10 +140,10 @@ pub enum TopicError {
 /// #[websocket("/room")]
 /// impl Room {
 ///     fn open(ws: &mut WebSocket) {
-///         ws.subscribe("room").expect("a topic");
+///         ws.subscribe("room");
 ///     }
 ///     fn message(ws: &mut WebSocket, msg: Message) {
-///         let result = ws.publish("room", msg).expect("a topic");
+///         let result = ws.publish("room", msg);
 ///         // Everybody else got it queued, nobody is at the limit, nobody missed it.
 ///         let report = (result.delivered, result.backpressured, result.dropped, result.queued());
 ///         ws.send(format!("{report:?}"));
@@ -140,6 +168,7 @@ pub enum TopicError {
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct PublishResult {
     /// Subscribers that got the message queued, below their backpressure limit.
     pub delivered: usize,
@@ -147,9 +176,28 @@ pub struct PublishResult {
     pub backpressured: usize,
     /// Subscribers that did not get it.
     pub dropped: usize,
+    /// Why the topic was refused (empty, or longer than
+    /// [`max_topic_length`](crate::ServerConfig::max_topic_length)), in which case nobody got
+    /// the message and every count is zero; `None` for a valid topic, even one nobody is
+    /// subscribed to.
+    ///
+    /// A refusal is reported here rather than as an `Err`, the way [`SendStatus`] reports a
+    /// dropped send: publishing used to return `Result<PublishResult, TopicError>`, which is
+    /// `must_use`, so every publish to a constant topic was written `.expect("a topic")`.
+    ///
+    /// [`SendStatus`]: crate::SendStatus
+    pub refused: Option<TopicError>,
 }
 
 impl PublishResult {
+    /// The result of a publish to a refused topic.
+    pub(crate) fn refusal(error: TopicError) -> Self {
+        PublishResult {
+            refused: Some(error),
+            ..PublishResult::default()
+        }
+    }
+
     /// Subscribers that got the message queued (`delivered + backpressured`).
     #[must_use]
     pub fn queued(&self) -> usize {
@@ -509,10 +557,15 @@ fn encode(opcode: OpCode, payload: &[u8]) -> Bytes {
     frame.freeze()
 }
 
-/// Refuses the empty topic.
-pub(crate) fn check(topic: &str) -> Result<(), TopicError> {
+/// Refuses the empty topic, and a name longer than `max_len` bytes.
+pub(crate) fn check(topic: &str, max_len: usize) -> Result<(), TopicError> {
     if topic.is_empty() {
         Err(TopicError::Empty)
+    } else if topic.len() > max_len {
+        Err(TopicError::TooLong {
+            len: topic.len(),
+            limit: max_len,
+        })
     } else {
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! operations, which queue frames on the socket's [shared state](crate::ws::shared) and
 //! reach topics through the server's [hub](crate::ws::pubsub).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::sync::atomic::Ordering;
@@ -10,13 +11,13 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use crate::ws::frame::{self, OpCode};
-use crate::ws::pubsub;
 use crate::ws::queue::Payload;
 use crate::ws::shared::{Delivery, Origin, SocketShared};
 use crate::ws::{Message, PublishResult, TopicError};
 use crate::{Addr, Server};
 
-/// What became of a send: Bun's `-1 / 0 / N` as an enum.
+/// What became of a send: Bun's `-1 / 0 / N` as an enum. `#[non_exhaustive]`: a match
+/// needs a `_` arm, so a later kind of outcome is not a breaking change.
 ///
 /// # Examples
 ///
@@ -32,22 +33,24 @@ use crate::{Addr, Server};
 ///             SendStatus::Sent(_) => {}
 ///             SendStatus::Backpressure(_) => { /* queued; wait for `drain` before sending more */ }
 ///             SendStatus::Dropped => { /* closed, or the queue was full */ }
+///             _ => {}
 ///         }
 ///     }
 /// }
 /// # let _ = hyperbun::router![Feed];
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SendStatus {
     /// Queued for the next write, with the queue below the
-    /// [backpressure limit](SocketOptions::backpressure_limit); the payload's length.
+    /// [backpressure limit](crate::SocketOptions::backpressure_limit); the payload's length.
     Sent(usize),
     /// Queued, and the queue has reached the backpressure limit: stop sending until `drain`
     /// runs; the payload's length.
     Backpressure(usize),
     /// Not queued: the socket is closing or closed, or the queue was already at the limit
     /// (then the socket closes with `1008` if
-    /// [`close_on_backpressure_limit`](SocketOptions::close_on_backpressure_limit) is set).
+    /// [`close_on_backpressure_limit`](crate::SocketOptions::close_on_backpressure_limit) is set).
     Dropped,
 }
 
@@ -56,6 +59,47 @@ impl SendStatus {
     #[must_use]
     pub fn is_queued(self) -> bool {
         !matches!(self, SendStatus::Dropped)
+    }
+}
+
+/// What became of a [`subscribe`](WebSocket::subscribe). Like [`SendStatus`], a report rather
+/// than an error: a valid topic needs no handling, and a refused one says why.
+///
+/// `subscribe` used to return `Result<bool, TopicError>`, which is `must_use`, so every
+/// subscription to a constant topic was written `.expect("a topic")`; with a status the
+/// common case is one plain statement and a topic from a client is checked by a `match`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SubscribeStatus {
+    /// Subscribed now.
+    Subscribed,
+    /// Already subscribed: nothing changed.
+    AlreadySubscribed,
+    /// Not subscribed: the socket is closing or closed.
+    Closed,
+    /// Not subscribed: the topic is empty or too long, or the socket is at its
+    /// [topic limit](crate::SocketOptions::max_topics_per_socket).
+    Refused(TopicError),
+}
+
+impl SubscribeStatus {
+    /// True if the socket is subscribed to the topic now
+    /// ([`Subscribed`](Self::Subscribed) or [`AlreadySubscribed`](Self::AlreadySubscribed)).
+    #[must_use]
+    pub fn is_subscribed(self) -> bool {
+        matches!(
+            self,
+            SubscribeStatus::Subscribed | SubscribeStatus::AlreadySubscribed
+        )
+    }
+
+    /// Why the topic was refused, if it was.
+    #[must_use]
+    pub fn refused(self) -> Option<TopicError> {
+        match self {
+            SubscribeStatus::Refused(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -83,6 +127,7 @@ impl SendStatus {
 /// # let _ = hyperbun::router![Chat];
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReadyState {
     /// Not yet open (never seen by handlers: `open` runs once the socket is open).
     Connecting = 0,
@@ -139,15 +184,17 @@ pub(crate) struct Conn {
     pub(crate) closing: Option<(u16, Box<str>)>,
     /// Set by `terminate`.
     pub(crate) terminated: bool,
-    /// The topics this socket is subscribed to.
-    pub(crate) subscriptions: Vec<Box<str>>,
+    /// The topics this socket is subscribed to: a set, so `is_subscribed` and `unsubscribe`
+    /// stay O(1) on a socket with many topics. An empty `HashSet` allocates nothing, so an
+    /// idle socket pays for it only once it subscribes.
+    pub(crate) subscriptions: HashSet<Box<str>>,
     /// An I/O error met while writing early inside a handler, for the driver to act on.
     pub(crate) write_error: Option<io::Error>,
 }
 
 impl<T> WebSocket<T> {
     /// Sends a text or binary message (anything that converts into a [`Message`]: `&str` and
-    /// `String` are text, `Vec<u8>`, `&[u8]` and [`Bytes`] are binary), uncompressed.
+    /// `String` are text, `Vec<u8>`, `&[u8]` and [`Bytes`](crate::Bytes) are binary), uncompressed.
     pub fn send(&mut self, message: impl Into<Message>) -> SendStatus {
         self.send_message(message.into(), false)
     }
@@ -212,50 +259,70 @@ impl<T> WebSocket<T> {
         self.conn.shared.close();
     }
 
-    /// Runs `f` with every send it makes written in one batch. Handlers are already corked
-    /// (their sends are written together when they return, or when an `async` handler waits),
-    /// so this only groups sends in code that runs between awaits of a long `async` handler.
-    pub fn cork<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
-        f(self)
-    }
-
     /// Subscribes to `topic`: every [`publish`](Self::publish) to it (from any socket or the
-    /// [`Server`]) is queued on this socket too. Returns `Ok(false)` if already subscribed,
-    /// or if the socket is no longer open.
+    /// [`Server`]) is queued on this socket too.
     ///
-    /// # Errors
+    /// Like [`send`](Self::send), it reports what happened instead of failing: subscribing to
+    /// a valid topic needs no error handling, and the result may be ignored. A topic is
+    /// [`Refused`](SubscribeStatus::Refused) when it is empty, longer than
+    /// [`ServerConfig::max_topic_length`](crate::ServerConfig::max_topic_length), or when the
+    /// socket already has [`max_topics_per_socket`](crate::SocketOptions::max_topics_per_socket)
+    /// topics; match on the status where a topic comes from a client.
     ///
-    /// [`TopicError::Empty`] for the empty topic.
-    pub fn subscribe(&mut self, topic: &str) -> Result<bool, TopicError> {
-        pubsub::check(topic)?;
+    /// ```
+    /// use hyperbun::prelude::*;
+    ///
+    /// struct Rooms;
+    ///
+    /// #[websocket("/rooms")]
+    /// impl Rooms {
+    ///     fn open(ws: &mut WebSocket) {
+    ///         ws.subscribe("lobby");
+    ///     }
+    ///     fn message(ws: &mut WebSocket, msg: Message) {
+    ///         let room = msg.as_text().unwrap_or_default();
+    ///         match ws.subscribe(room) {
+    ///             SubscribeStatus::Refused(why) => ws.send(format!("cannot join: {why}")),
+    ///             _ => ws.send(format!("in {room}")),
+    ///         };
+    ///     }
+    /// }
+    /// # let _ = hyperbun::router![Rooms];
+    /// ```
+    pub fn subscribe(&mut self, topic: &str) -> SubscribeStatus {
+        if let Err(e) = self.conn.server.check_topic(topic) {
+            return SubscribeStatus::Refused(e);
+        }
         if self.conn.state != ReadyState::Open {
-            return Ok(false);
+            return SubscribeStatus::Closed;
         }
-        let added = self.conn.server.hub().subscribe(topic, &self.conn.shared);
-        if added {
-            self.conn.subscriptions.push(topic.into());
+        if self.conn.subscriptions.contains(topic) {
+            return SubscribeStatus::AlreadySubscribed;
         }
-        Ok(added)
+        let limit = self.conn.shared.options.max_topics_per_socket;
+        if self.conn.subscriptions.len() >= limit {
+            return SubscribeStatus::Refused(TopicError::TooManyTopics { limit });
+        }
+        if !self.conn.server.hub().subscribe(topic, &self.conn.shared) {
+            return SubscribeStatus::AlreadySubscribed;
+        }
+        self.conn.subscriptions.insert(topic.into());
+        SubscribeStatus::Subscribed
     }
 
-    /// Unsubscribes from `topic`; `Ok(true)` if it was subscribed.
-    ///
-    /// # Errors
-    ///
-    /// [`TopicError::Empty`] for the empty topic.
-    pub fn unsubscribe(&mut self, topic: &str) -> Result<bool, TopicError> {
-        pubsub::check(topic)?;
-        let Some(i) = self.conn.subscriptions.iter().position(|t| &**t == topic) else {
-            return Ok(false);
-        };
-        self.conn.subscriptions.swap_remove(i);
-        Ok(self.conn.server.hub().unsubscribe(topic, &self.conn.shared))
+    /// Unsubscribes from `topic`; true if it was subscribed. A topic that could not be
+    /// subscribed to (empty, too long) was not, so there is nothing to refuse.
+    pub fn unsubscribe(&mut self, topic: &str) -> bool {
+        if !self.conn.subscriptions.remove(topic) {
+            return false;
+        }
+        self.conn.server.hub().unsubscribe(topic, &self.conn.shared)
     }
 
     /// True if subscribed to `topic`.
     #[must_use]
     pub fn is_subscribed(&self, topic: &str) -> bool {
-        self.conn.subscriptions.iter().any(|t| &**t == topic)
+        self.conn.subscriptions.contains(topic)
     }
 
     /// The topics this socket is subscribed to, in no particular order.
@@ -264,49 +331,42 @@ impl<T> WebSocket<T> {
     }
 
     /// Publishes `message` to every socket subscribed to `topic` except this one (unless
-    /// [`publish_to_self`](SocketOptions::publish_to_self) is set). The socket need not be
-    /// subscribed itself. The frame is encoded once and shared by every subscriber.
+    /// [`publish_to_self`](crate::SocketOptions::publish_to_self) is set), uncompressed. The socket
+    /// need not be subscribed itself. The frame is encoded once and shared by every
+    /// subscriber.
     ///
-    /// # Errors
-    ///
-    /// [`TopicError::Empty`] for the empty topic.
-    pub fn publish(
-        &mut self,
-        topic: &str,
-        message: impl Into<Message>,
-    ) -> Result<PublishResult, TopicError> {
+    /// The [`PublishResult`] counts who got it; a topic that is empty or longer than
+    /// [`ServerConfig::max_topic_length`](crate::ServerConfig::max_topic_length) reaches
+    /// nobody and is reported in [`refused`](PublishResult::refused), with every count zero.
+    /// Publishing to a valid topic needs no error handling.
+    pub fn publish(&mut self, topic: &str, message: impl Into<Message>) -> PublishResult {
         let (opcode, payload) = message.into().into_frame();
         self.publish_frame(topic, opcode, &payload, false)
     }
 
-    /// Publishes a text message. With `compress`, subscribers that negotiated
-    /// permessage-deflate (on routes that compress, for messages of at least the minimum
-    /// size) get it compressed: once for all subscribers with a shared compressor and the
-    /// same window, per subscriber with a dedicated one.
-    ///
-    /// # Errors
-    ///
-    /// [`TopicError::Empty`] for the empty topic.
-    pub fn publish_text(
+    /// Publishes a message compressed with permessage-deflate for the subscribers that
+    /// negotiated it (on routes that compress, for messages of at least the minimum size):
+    /// once for all subscribers with a shared compressor and the same window, per subscriber
+    /// with a dedicated one; the others get it as [`publish`](Self::publish) sends it. Bun's
+    /// `ws.publish(topic, data, true)`.
+    pub fn publish_compressed(
         &mut self,
         topic: &str,
-        text: &str,
-        compress: bool,
-    ) -> Result<PublishResult, TopicError> {
+        message: impl Into<Message>,
+    ) -> PublishResult {
+        let (opcode, payload) = message.into().into_frame();
+        self.publish_frame(topic, opcode, &payload, true)
+    }
+
+    /// Publishes a text message; with `compress`, as
+    /// [`publish_compressed`](Self::publish_compressed) does.
+    pub fn publish_text(&mut self, topic: &str, text: &str, compress: bool) -> PublishResult {
         self.publish_frame(topic, OpCode::Text, text.as_bytes(), compress)
     }
 
-    /// Publishes a binary message; `compress` as for [`publish_text`](Self::publish_text).
-    ///
-    /// # Errors
-    ///
-    /// [`TopicError::Empty`] for the empty topic.
-    pub fn publish_binary(
-        &mut self,
-        topic: &str,
-        bytes: &[u8],
-        compress: bool,
-    ) -> Result<PublishResult, TopicError> {
+    /// Publishes a binary message; with `compress`, as
+    /// [`publish_compressed`](Self::publish_compressed) does.
+    pub fn publish_binary(&mut self, topic: &str, bytes: &[u8], compress: bool) -> PublishResult {
         self.publish_frame(topic, OpCode::Binary, bytes, compress)
     }
 
@@ -316,14 +376,15 @@ impl<T> WebSocket<T> {
         opcode: OpCode,
         payload: &[u8],
         compress: bool,
-    ) -> Result<PublishResult, TopicError> {
-        pubsub::check(topic)?;
+    ) -> PublishResult {
+        if let Err(e) = self.conn.server.check_topic(topic) {
+            return PublishResult::refusal(e);
+        }
         let except = (!self.conn.shared.options.publish_to_self).then_some(&self.conn.shared);
-        Ok(self
-            .conn
+        self.conn
             .server
             .hub()
-            .publish(topic, opcode, payload, except, compress))
+            .publish(topic, opcode, payload, except, compress)
     }
 
     /// Bytes queued and not yet taken by the operating system.
@@ -399,7 +460,7 @@ impl Conn {
     /// Leaves every topic (the socket is closing).
     pub(crate) fn leave_all(&mut self) {
         let hub = self.server.hub();
-        for topic in self.subscriptions.drain(..) {
+        for topic in self.subscriptions.drain() {
             hub.unsubscribe(&topic, &self.shared);
         }
     }
