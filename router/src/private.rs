@@ -11,23 +11,15 @@ pub use ::hyperbun_macros::__router_step as router_step;
 pub use crate::extract::{FromRequest, FromRequestParts, RequestContext};
 pub use crate::response::IntoResponse;
 pub use crate::routing::{
-    DescribeDisplay, DescribeOther, HandlerFn, ParamError, ResponseFuture, RouteDef, Router,
+    DescribeDisplay, DescribeOther, HandlerFn, ParamError, ResponseFuture, Route, RouteDef, Router,
 };
-pub use crate::ws::handlers::{
-    DefaultUpgrade, IntoUpgrade, SocketHandlers, SocketRoute, UpgradeHook,
-};
+pub use crate::ws::handlers::SocketHandlers;
+pub use crate::ws::upgrade::{DefaultUpgrade, IntoUpgrade, SocketRoute, UpgradeHook};
 pub use crate::ws::{Message, SocketOptions, Upgrade, WebSocket, WebSocketError};
 pub use crate::{Request, Response};
 pub use ::bytes::Bytes;
 pub use ::core::future::ready;
 pub use ::std::sync::OnceLock;
-
-/// A handler as the routing table sees it. `#[get]` and friends implement it on the
-/// `Handler` type of the hidden module that shares the handler function's name.
-pub trait Route {
-    /// The route's description.
-    const DEF: RouteDef;
-}
 
 /// Converts a handler's return value; generated code spans the call at the user's return
 /// type, so a type that is not a response is reported there.

@@ -133,6 +133,13 @@ impl Router {
 /// A boxed, sendable future of a response.
 pub type ResponseFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
 
+/// A handler as the routing table sees it. `#[get]` and friends implement it on the
+/// `Handler` type of the hidden module that shares the handler function's name.
+pub trait Route {
+    /// The route's description.
+    const DEF: RouteDef;
+}
+
 /// A route handler as the table stores it: the adapter the route macro generates around the
 /// user's function.
 pub type HandlerFn = fn(Request, RequestContext) -> ResponseFuture;

@@ -198,7 +198,7 @@ impl Server {
     /// [`refused`](PublishResult::refused). Publishing to a valid topic needs no error
     /// handling.
     pub fn publish(&self, topic: &str, message: impl Into<Message>) -> PublishResult {
-        let (opcode, payload) = message.into().into_frame();
+        let (opcode, payload) = crate::ws::frame::split(message.into());
         self.publish_frame(topic, opcode, &payload, false)
     }
 
@@ -206,7 +206,7 @@ impl Server {
     /// permessage-deflate (Bun's `server.publish(topic, data, true)`; see
     /// [`WebSocket::publish_compressed`](crate::WebSocket::publish_compressed)).
     pub fn publish_compressed(&self, topic: &str, message: impl Into<Message>) -> PublishResult {
-        let (opcode, payload) = message.into().into_frame();
+        let (opcode, payload) = crate::ws::frame::split(message.into());
         self.publish_frame(topic, opcode, &payload, true)
     }
 

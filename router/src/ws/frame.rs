@@ -502,6 +502,14 @@ pub(crate) fn encode_header(
     }
 }
 
+/// A message's opcode and payload, for encoding it.
+pub(crate) fn split(message: Message) -> (OpCode, Bytes) {
+    match message {
+        Message::Text(text) => (OpCode::Text, text.into_bytes()),
+        Message::Binary(bytes) => (OpCode::Binary, bytes),
+    }
+}
+
 /// Writes a masked frame (a client's): header with the mask bit and `mask`, then the payload
 /// masked with it.
 pub(crate) fn encode_masked_frame(

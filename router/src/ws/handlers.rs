@@ -1,21 +1,13 @@
-//! The interface between the socket macros and the runtime: [`SocketHandlers`] (what
-//! `#[websocket]` implements on the user's type), [`UpgradeHook`] (what `#[upgrade]`
-//! implements) and [`SocketRoute`], the route that joins them in the routing table.
-//! Everything here is reached through `__private`; none of it is public API.
-
-// A rejection is a whole `Response`, as everywhere in the crate: once per handshake, so its
-// size does not matter.
-#![allow(clippy::result_large_err)]
+//! The interface between `#[websocket]` and the runtime: [`SocketHandlers`], what the macro
+//! implements on the user's type, and the driver calls. (What `#[upgrade]` implements, and the
+//! route that joins a socket to its hook, are in [`upgrade`](crate::ws::upgrade).) Reached
+//! through `__private`; not public API.
 
 use std::future::{ready, Future};
-use std::marker::PhantomData;
 
 use bytes::Bytes;
 
-use crate::extract::RequestContext;
-use crate::routing::{ResponseFuture, RouteDef};
-use crate::ws::{Message, SocketOptions, Upgrade, WebSocket, WebSocketError};
-use crate::{IntoResponse, Request, Response};
+use crate::ws::{Message, SocketOptions, WebSocket, WebSocketError};
 
 /// The handlers of one socket route. `#[websocket]` implements it on the type of the
 /// `impl` block it decorates; handlers it does not define keep these no-op defaults.
@@ -92,122 +84,4 @@ pub trait SocketHandlers: Sized + Send + Sync + 'static {
         let _ = (ws, payload);
         ready(())
     }
-}
-
-/// An `#[upgrade]` hook. `#[upgrade]` implements it on the `Handler` type of the hidden
-/// module named after the hook function.
-pub trait UpgradeHook: 'static {
-    /// The data the hook gives accepted connections.
-    type Data: Send + 'static;
-
-    /// Extracts the hook's arguments, calls it, and hands the request back with the accepted
-    /// [`Upgrade`], or returns the rejection response.
-    fn call(
-        req: Request,
-        cx: &RequestContext,
-    ) -> impl Future<Output = Result<(Request, Upgrade<Self::Data>), Response>> + Send + '_;
-}
-
-/// What an `#[upgrade]` hook may return: an [`Upgrade`], or a `Result` whose error is a
-/// response.
-#[diagnostic::on_unimplemented(
-    message = "an `#[upgrade]` hook must return `Upgrade<T>` or `Result<Upgrade<T>, E>` where `E: IntoResponse`, not `{Self}`",
-    label = "not an upgrade decision"
-)]
-pub trait IntoUpgrade {
-    /// The connection data.
-    type Data: Send + 'static;
-
-    /// Accept (with data) or reject (with a response).
-    fn into_upgrade(self) -> Result<Upgrade<Self::Data>, Response>;
-}
-
-impl<T: Send + 'static> IntoUpgrade for Upgrade<T> {
-    type Data = T;
-
-    fn into_upgrade(self) -> Result<Upgrade<T>, Response> {
-        Ok(self)
-    }
-}
-
-impl<T: Send + 'static, E: IntoResponse> IntoUpgrade for Result<Upgrade<T>, E> {
-    type Data = T;
-
-    fn into_upgrade(self) -> Result<Upgrade<T>, Response> {
-        self.map_err(IntoResponse::into_response)
-    }
-}
-
-/// The hook of a socket route without `#[upgrade]`: accepts every valid handshake with
-/// `T::default()`.
-#[derive(Debug)]
-pub struct DefaultUpgrade<T>(PhantomData<fn() -> T>);
-
-impl<T: Default + Send + 'static> UpgradeHook for DefaultUpgrade<T> {
-    type Data = T;
-
-    async fn call(req: Request, _cx: &RequestContext) -> Result<(Request, Upgrade<T>), Response> {
-        Ok((req, Upgrade::new(T::default())))
-    }
-}
-
-/// A socket route: the handlers `S` behind the hook `H` (`DefaultUpgrade` when the route
-/// has no `#[upgrade]`). `router!` lists `<SocketRoute<S, H> as Route>::DEF`.
-#[derive(Debug)]
-pub struct SocketRoute<S, H>(PhantomData<fn() -> (S, H)>);
-
-impl<S, H> crate::private::Route for SocketRoute<S, H>
-where
-    S: SocketHandlers,
-    H: UpgradeHook<Data = S::Data>,
-{
-    const DEF: RouteDef = RouteDef {
-        methods: &[http::Method::GET],
-        path: S::PATH,
-        pattern: S::PATTERN,
-        body_limit: None,
-        handler: serve::<S, H>,
-        name: S::NAME,
-        location: S::LOCATION,
-        prepare: Some(prepare::<S>),
-    };
-}
-
-/// Builds the socket's options when the router is built, and stops the program there if
-/// they cannot work, naming the socket (see `RouteDef::prepare`).
-fn prepare<S: SocketHandlers>() {
-    if let Err(why) = S::options().validate() {
-        let (file, line, column) = S::LOCATION;
-        panic!(
-            "invalid options for socket `{}` at \"{}\" ({file}:{line}:{column}): {why}",
-            S::NAME,
-            S::PATH
-        );
-    }
-}
-
-/// The route handler: check the handshake, run the hook, switch protocols.
-fn serve<S, H>(req: Request, cx: RequestContext) -> ResponseFuture
-where
-    S: SocketHandlers,
-    H: UpgradeHook<Data = S::Data>,
-{
-    Box::pin(async move {
-        let options = S::options();
-        let accepted = match crate::ws::handshake::check(
-            req.method(),
-            req.version(),
-            req.headers(),
-            options,
-        ) {
-            Ok(accepted) => accepted,
-            Err(e) => return e.into_response(),
-        };
-        match H::call(req, &cx).await {
-            Ok((req, upgrade)) => {
-                crate::ws::upgrade::switch::<S>(req, accepted, upgrade, cx.server, cx.remote_addr)
-            }
-            Err(rejection) => rejection,
-        }
-    })
 }

@@ -5,8 +5,6 @@ use std::ops::Deref;
 
 use bytes::Bytes;
 
-use crate::ws::frame::OpCode;
-
 /// A complete WebSocket data message, as a `message` handler receives it and as
 /// [`WebSocket::send`](crate::WebSocket::send) takes it. Fragmented messages arrive
 /// reassembled; ping, pong and close frames have handlers of their own.
@@ -94,14 +92,9 @@ impl Message {
     /// The payload, whatever the kind.
     #[must_use]
     pub fn into_bytes(self) -> Bytes {
-        self.into_frame().1
-    }
-
-    /// The frame's opcode and payload.
-    pub(crate) fn into_frame(self) -> (OpCode, Bytes) {
         match self {
-            Message::Text(text) => (OpCode::Text, text.into_bytes()),
-            Message::Binary(bytes) => (OpCode::Binary, bytes),
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(bytes) => bytes,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! | `frame` | the frame codec: parsing, unmasking, validation, encoding |
 //! | `handshake` | the opening handshake checks and the `101` response |
 //! | `deflate` | permessage-deflate: settings, negotiation, compressor and decompressor |
-//! | `upgrade` | [`Upgrade`], [`Server::upgrade`](crate::Server::upgrade), the switch to the driver |
+//! | `upgrade` | [`Upgrade`], the `#[upgrade]` hook traits, the socket route, [`Server::upgrade`](crate::Server::upgrade), the switch to the driver |
 //! | `driver` | one task per socket: reads, runs handlers, writes in batches, closes |
 //! | `idle` | idle timeouts: one socket's bookkeeping, checked by the registry's sweeper |
 //! | `registry` | every open socket of a server, sharded; the idle sweeper; stop and abort |
@@ -19,10 +19,12 @@
 //! | `queue` | the send queue: encoded frames, topic-log ranges, the `writev` |
 //! | `transport` | what a socket runs on: TCP and Unix sockets, or any `AsyncRead + AsyncWrite` |
 //! | `spare` | per-thread spare buffers, so busy sockets reuse and idle ones hold none |
-//! | `handlers` | the traits the macros implement |
+//! | `handlers` | `SocketHandlers`, the trait `#[websocket]` implements and the driver calls |
 //!
-//! Imports run top-down: `upgrade` → `driver` → `socket` → (`pubsub`, `registry`) →
-//! `shared` → `queue` → (`frame`, `deflate`, `transport`, `spare`).
+//! Imports run top-down, with no cycle: `upgrade` → `driver` → `handlers` → `socket` →
+//! the [`Server`](crate::Server) handle → (`pubsub`, `registry`) → `shared` → `queue` →
+//! (`frame`, `deflate`, `transport`, `spare`). The accept loop (`server::listen`) sits above
+//! all of them.
 
 pub(crate) mod deflate;
 pub(crate) mod driver;

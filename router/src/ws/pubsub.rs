@@ -58,7 +58,7 @@ use bytes::{Bytes, BytesMut};
 use crate::sync::{lock, read, write};
 use crate::ws::deflate::codec;
 use crate::ws::frame::{self, OpCode};
-use crate::ws::queue::Published;
+use crate::ws::queue::{Published, TopicLog};
 use crate::ws::shared::{Delivery, SocketShared};
 
 /// Shards of the topic map: enough that publishers on different threads rarely share one.
@@ -214,20 +214,6 @@ impl PublishResult {
     }
 }
 
-/// Frames published to one topic and not yet written by all of its subscribers, back to
-/// back; subscribers' queues hold ranges of it (see the [module docs](self)).
-#[derive(Default)]
-pub(crate) struct TopicLog {
-    frames: Mutex<BytesMut>,
-}
-
-impl TopicLog {
-    /// Appends the frames in `range` to `out`.
-    pub(crate) fn copy_to(&self, range: Range<usize>, out: &mut BytesMut) {
-        out.extend_from_slice(&lock(&self.frames)[range]);
-    }
-}
-
 /// A topic: its subscribers and its log (see the [module docs](self)).
 #[derive(Default)]
 struct Topic {
@@ -336,7 +322,7 @@ impl Topic {
         // Ranges are only made from clones taken under this lock, which we hold: a count of
         // one means no range points into the log, nor can one appear.
         let unread = Arc::strong_count(&log) == 1;
-        let mut frames = lock(&log.frames);
+        let mut frames = log.frames();
         if unread {
             frames.clear();
             if frames.capacity() > LOG_CAPACITY {
@@ -345,7 +331,7 @@ impl Topic {
         } else if frames.len() + size > LOG_CAPACITY {
             drop(frames);
             *log = Arc::default();
-            frames = lock(&log.frames);
+            frames = log.frames();
         }
         let start = frames.len();
         frame::encode_frame(&mut frames, opcode, payload);

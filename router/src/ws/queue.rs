@@ -15,12 +15,12 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::sync::lock;
 use crate::ws::frame::{self, OpCode};
-use crate::ws::pubsub::TopicLog;
 use crate::ws::spare;
 
 /// Payloads up to this size are copied into the queue's buffer; larger ones are queued as
@@ -59,6 +59,26 @@ impl Payload<'_> {
             Payload::Shared(b) => Some(b),
             Payload::Published(..) | Payload::Deflated(_) => None,
         }
+    }
+}
+
+/// Frames published to one topic and not yet written by all of its subscribers, back to
+/// back: the topic's log (see [`pubsub`](crate::ws::pubsub)). Queues hold ranges of it, so it
+/// lives here, beside them; the hub appends to it.
+#[derive(Default)]
+pub(crate) struct TopicLog {
+    frames: Mutex<BytesMut>,
+}
+
+impl TopicLog {
+    /// The frames, locked (for the hub to append).
+    pub(crate) fn frames(&self) -> MutexGuard<'_, BytesMut> {
+        lock(&self.frames)
+    }
+
+    /// Appends the frames in `range` to `out`.
+    pub(crate) fn copy_to(&self, range: Range<usize>, out: &mut BytesMut) {
+        out.extend_from_slice(&self.frames()[range]);
     }
 }
 

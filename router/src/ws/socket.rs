@@ -207,7 +207,7 @@ impl<T> WebSocket<T> {
     }
 
     fn send_message(&mut self, message: Message, compress: bool) -> SendStatus {
-        let (opcode, payload) = message.into_frame();
+        let (opcode, payload) = crate::ws::frame::split(message);
         self.send_frame(opcode, Payload::Shared(payload), compress)
     }
 
@@ -340,7 +340,7 @@ impl<T> WebSocket<T> {
     /// nobody and is reported in [`refused`](PublishResult::refused), with every count zero.
     /// Publishing to a valid topic needs no error handling.
     pub fn publish(&mut self, topic: &str, message: impl Into<Message>) -> PublishResult {
-        let (opcode, payload) = message.into().into_frame();
+        let (opcode, payload) = crate::ws::frame::split(message.into());
         self.publish_frame(topic, opcode, &payload, false)
     }
 
@@ -354,7 +354,7 @@ impl<T> WebSocket<T> {
         topic: &str,
         message: impl Into<Message>,
     ) -> PublishResult {
-        let (opcode, payload) = message.into().into_frame();
+        let (opcode, payload) = crate::ws::frame::split(message.into());
         self.publish_frame(topic, opcode, &payload, true)
     }
 

@@ -1,7 +1,15 @@
-//! Accepting an upgrade: the [`Upgrade`] value a hook returns, [`Server::upgrade`] for
-//! upgrading by hand inside any route, and the switch from HTTP to the connection driver.
+//! Accepting an upgrade: the [`Upgrade`] value a hook returns, the traits `#[upgrade]`
+//! implements, the socket route that joins a socket to its hook in the routing table,
+//! [`Server::upgrade`] for upgrading by hand inside any route, and the switch from HTTP to the
+//! connection driver.
+
+// A rejection is a whole `Response`, as everywhere in the crate: once per handshake, so its
+// size does not matter.
+#![allow(clippy::result_large_err)]
 
 use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -9,6 +17,8 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::extract::RequestContext;
+use crate::routing::{ResponseFuture, Route, RouteDef};
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::handshake::{self, Accepted, UpgradeError};
 use crate::ws::transport::{Exclusive, Transport};
@@ -269,4 +279,115 @@ fn into_transport(upgraded: Upgraded) -> (Box<dyn Transport>, Bytes) {
         Box::new(Exclusive::new(TokioIo::new(upgraded))),
         Bytes::new(),
     )
+}
+
+/// An `#[upgrade]` hook. `#[upgrade]` implements it on the `Handler` type of the hidden
+/// module named after the hook function.
+pub trait UpgradeHook: 'static {
+    /// The data the hook gives accepted connections.
+    type Data: Send + 'static;
+
+    /// Extracts the hook's arguments, calls it, and hands the request back with the accepted
+    /// [`Upgrade`], or returns the rejection response.
+    fn call(
+        req: Request,
+        cx: &RequestContext,
+    ) -> impl Future<Output = Result<(Request, Upgrade<Self::Data>), Response>> + Send + '_;
+}
+
+/// What an `#[upgrade]` hook may return: an [`Upgrade`], or a `Result` whose error is a
+/// response.
+#[diagnostic::on_unimplemented(
+    message = "an `#[upgrade]` hook must return `Upgrade<T>` or `Result<Upgrade<T>, E>` where `E: IntoResponse`, not `{Self}`",
+    label = "not an upgrade decision"
+)]
+pub trait IntoUpgrade {
+    /// The connection data.
+    type Data: Send + 'static;
+
+    /// Accept (with data) or reject (with a response).
+    fn into_upgrade(self) -> Result<Upgrade<Self::Data>, Response>;
+}
+
+impl<T: Send + 'static> IntoUpgrade for Upgrade<T> {
+    type Data = T;
+
+    fn into_upgrade(self) -> Result<Upgrade<T>, Response> {
+        Ok(self)
+    }
+}
+
+impl<T: Send + 'static, E: IntoResponse> IntoUpgrade for Result<Upgrade<T>, E> {
+    type Data = T;
+
+    fn into_upgrade(self) -> Result<Upgrade<T>, Response> {
+        self.map_err(IntoResponse::into_response)
+    }
+}
+
+/// The hook of a socket route without `#[upgrade]`: accepts every valid handshake with
+/// `T::default()`.
+#[derive(Debug)]
+pub struct DefaultUpgrade<T>(PhantomData<fn() -> T>);
+
+impl<T: Default + Send + 'static> UpgradeHook for DefaultUpgrade<T> {
+    type Data = T;
+
+    async fn call(req: Request, _cx: &RequestContext) -> Result<(Request, Upgrade<T>), Response> {
+        Ok((req, Upgrade::new(T::default())))
+    }
+}
+
+/// A socket route: the handlers `S` behind the hook `H` (`DefaultUpgrade` when the route
+/// has no `#[upgrade]`). `router!` lists `<SocketRoute<S, H> as Route>::DEF`.
+#[derive(Debug)]
+pub struct SocketRoute<S, H>(PhantomData<fn() -> (S, H)>);
+
+impl<S, H> Route for SocketRoute<S, H>
+where
+    S: SocketHandlers,
+    H: UpgradeHook<Data = S::Data>,
+{
+    const DEF: RouteDef = RouteDef {
+        methods: &[http::Method::GET],
+        path: S::PATH,
+        pattern: S::PATTERN,
+        body_limit: None,
+        handler: serve::<S, H>,
+        name: S::NAME,
+        location: S::LOCATION,
+        prepare: Some(prepare::<S>),
+    };
+}
+
+/// Builds the socket's options when the router is built, and stops the program there if
+/// they cannot work, naming the socket (see `RouteDef::prepare`).
+fn prepare<S: SocketHandlers>() {
+    if let Err(why) = S::options().validate() {
+        let (file, line, column) = S::LOCATION;
+        panic!(
+            "invalid options for socket `{}` at \"{}\" ({file}:{line}:{column}): {why}",
+            S::NAME,
+            S::PATH
+        );
+    }
+}
+
+/// The route handler: check the handshake, run the hook, switch protocols.
+fn serve<S, H>(req: Request, cx: RequestContext) -> ResponseFuture
+where
+    S: SocketHandlers,
+    H: UpgradeHook<Data = S::Data>,
+{
+    Box::pin(async move {
+        let options = S::options();
+        let accepted = match handshake::check(req.method(), req.version(), req.headers(), options) {
+            Ok(accepted) => accepted,
+            Err(e) => return e.into_response(),
+        };
+        match H::call(req, &cx).await {
+            Ok((req, upgrade)) => switch::<S>(req, accepted, upgrade, cx.server, cx.remote_addr),
+            Err(rejection) => rejection,
+        }
+    })
 }
