@@ -11,7 +11,7 @@ use crate::ws::frame::OpCode;
 use crate::ws::idle::IdleState;
 use crate::ws::pubsub;
 use crate::ws::shared::SocketShared;
-use crate::ws::transport::Transport;
+use crate::ws::transport::{Stream, Transport};
 use crate::ws::SocketOptions;
 
 /// A transport whose writes take every byte and whose reads never end.
@@ -55,7 +55,7 @@ pub(crate) fn null_socket() -> Arc<SocketShared> {
     let options = options();
     let idle = IdleState::new(options.idle_timeout, options.send_pings, 0);
     Arc::new(SocketShared::new(
-        Box::new(NullTransport),
+        Stream::Other(Box::new(NullTransport)),
         idle,
         options,
         None,

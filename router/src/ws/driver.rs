@@ -32,7 +32,7 @@ use crate::ws::queue::Payload;
 use crate::ws::shared::SocketShared;
 use crate::ws::socket::Conn;
 use crate::ws::spare;
-use crate::ws::transport::Transport;
+use crate::ws::transport::{Stream, Transport};
 use crate::ws::{Message, ReadyState, WebSocket, WebSocketError};
 use crate::{Addr, Server};
 
@@ -52,7 +52,7 @@ const READ_CHUNK: usize = 8 * 1024;
 /// returns the future that runs it. (Built outside the `async` block so the task stores each
 /// value once: an `async fn` keeps its arguments alongside the locals made from them.)
 pub(crate) fn run<S: SocketHandlers>(
-    transport: Box<dyn Transport>,
+    transport: Stream,
     leftover: Bytes,
     data: S::Data,
     server: Server,
@@ -221,7 +221,7 @@ impl Driver {
                         return Poll::Ready(Wake::Written(written));
                     }
                 }
-                poll_read(&*self.shared.transport, cx, &mut self.read_buf).map(Wake::Read)
+                poll_read(&self.shared.transport, cx, &mut self.read_buf).map(Wake::Read)
             })
             .await;
             match wake {
@@ -477,7 +477,7 @@ impl Driver {
                     Ok(None) => break,
                 }
             }
-            let transport = &*self.shared.transport;
+            let transport = &self.shared.transport;
             let read = poll_fn(|cx| poll_read(transport, cx, &mut self.read_buf));
             match tokio::time::timeout_at(deadline, read).await {
                 Ok(Ok(n)) if n > 0 => {}
@@ -489,7 +489,7 @@ impl Driver {
     /// After failing the connection: stop writing, then discard input until EOF (at most
     /// [`LINGER`]), so unread bytes do not turn our close into a reset.
     async fn linger(&mut self) {
-        let transport = &*self.shared.transport;
+        let transport = &self.shared.transport;
         let deadline = Instant::now() + LINGER;
         let shutdown = poll_fn(|cx| transport.poll_shutdown(cx));
         if !matches!(
@@ -513,7 +513,7 @@ impl Driver {
 /// One read into `buf`, which holds a buffer only while it has bytes: a spare one is taken
 /// for the read and given back if nothing came, so a socket waiting for input holds none.
 fn poll_read(
-    transport: &dyn Transport,
+    transport: &Stream,
     cx: &mut Context<'_>,
     buf: &mut BytesMut,
 ) -> Poll<io::Result<usize>> {
@@ -584,7 +584,6 @@ mod tests {
 
     use super::*;
     use crate::ws::frame::{encode_masked_frame, Decoder, Role};
-    use crate::ws::transport::Exclusive;
     use crate::ws::Message;
 
     struct Echo;
@@ -605,7 +604,7 @@ mod tests {
         let (near, far) = tokio::io::duplex(64 * 1024);
         let server = Server::new(Addr::Unix(None), &crate::ServerConfig::default());
         tokio::spawn(run::<Echo>(
-            Box::new(Exclusive::new(near)),
+            Stream::other(near),
             Bytes::copy_from_slice(leftover),
             (),
             server.clone(),

@@ -22,7 +22,7 @@ use crate::ws::deflate::{codec, Sender};
 use crate::ws::frame::{self, OpCode};
 use crate::ws::idle::IdleState;
 use crate::ws::queue::{Payload, Published, Queue};
-use crate::ws::transport::Transport;
+use crate::ws::transport::{Stream, Transport};
 use crate::ws::SocketOptions;
 
 /// Queued bytes past which a send writes to the socket at once instead of waiting for the
@@ -67,7 +67,7 @@ pub(crate) enum Pushed {
 
 /// One socket's state shared between its driver and every task that publishes to it.
 pub(crate) struct SocketShared {
-    pub(crate) transport: Box<dyn Transport>,
+    pub(crate) transport: Stream,
     /// Frames queued by sends, in order.
     queue: Mutex<Queue>,
     /// Frames taken from `queue` and being written; always ahead of it. Only one task writes
@@ -104,7 +104,7 @@ pub(crate) struct SocketShared {
 
 impl SocketShared {
     pub(crate) fn new(
-        transport: Box<dyn Transport>,
+        transport: Stream,
         idle: IdleState,
         options: &'static SocketOptions,
         deflate: Option<Box<Sender>>,
@@ -155,7 +155,7 @@ impl SocketShared {
             if writing.is_empty() && !self.take_into(&mut writing) {
                 break;
             }
-            let transport = &*self.transport;
+            let transport = &self.transport;
             let written =
                 writing.write_with(|bufs| match transport.poll_write_vectored(cx, bufs) {
                     Poll::Ready(result) => result,

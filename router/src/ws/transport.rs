@@ -8,7 +8,8 @@
 //! - Plain TCP and Unix domain sockets implement it directly on tokio's readiness API, which
 //!   works through `&self`: the driver waits for readiness and reads or `writev`s without
 //!   locking, and a publisher on any thread may `try_write_vectored` (one `writev`, never a
-//!   wait). This is the fast path hyperbun was built on, unchanged.
+//!   wait). This is the fast path hyperbun was built on, unchanged: a socket keeps them inline
+//!   in [`Stream`], so they cost no allocation and no virtual call.
 //! - Any other stream (`AsyncRead + AsyncWrite`: TLS, a stream from middleware, an in-memory
 //!   duplex in tests) is wrapped in [`Exclusive`]: a mutex only the driver's task ever takes,
 //!   so it is never contended. Publishers do not write to such a stream; they queue and wake
@@ -121,6 +122,64 @@ macro_rules! readiness_transport {
 
 readiness_transport!(TcpStream);
 readiness_transport!(UnixStream);
+
+/// A socket's transport, stored inline: TCP and Unix streams as themselves (no allocation,
+/// no virtual call on the hot path), anything else boxed.
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+    Other(Box<dyn Transport>),
+}
+
+impl Stream {
+    /// Any `AsyncRead + AsyncWrite` stream, driven by its socket's task alone.
+    pub(crate) fn other<S>(stream: S) -> Self
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        Stream::Other(Box::new(Exclusive::new(stream)))
+    }
+}
+
+/// Runs `$call` with `$s` bound to whichever stream it is.
+macro_rules! each {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Stream::Tcp($s) => $call,
+            Stream::Unix($s) => $call,
+            Stream::Other(boxed) => {
+                let $s = &**boxed;
+                $call
+            }
+        }
+    };
+}
+
+impl Transport for Stream {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        each!(self, s => Transport::poll_read(s, cx, buf))
+    }
+
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each!(self, s => Transport::poll_write_vectored(s, cx, bufs))
+    }
+
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self, s => Transport::poll_flush(s, cx))
+    }
+
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        each!(self, s => Transport::try_write_vectored(s, bufs))
+    }
+
+    fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self, s => Transport::poll_shutdown(s, cx))
+    }
+}
 
 /// Any `AsyncRead + AsyncWrite` stream, written by its driver only (see the module docs).
 pub(crate) struct Exclusive<S>(Mutex<S>);

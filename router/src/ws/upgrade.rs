@@ -21,7 +21,7 @@ use crate::extract::RequestContext;
 use crate::routing::{ResponseFuture, Route, RouteDef};
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::handshake::{self, Accepted, UpgradeError};
-use crate::ws::transport::{Exclusive, Transport};
+use crate::ws::transport::Stream;
 use crate::{Addr, IntoResponse, IntoResponseHeaders, Request, Response, Server};
 
 /// An accepted upgrade, as an [`#[upgrade]`](crate::upgrade) hook returns it: the
@@ -265,20 +265,17 @@ pub(crate) fn switch<S: SocketHandlers>(
 /// The upgraded connection as a transport, with the bytes hyper read past the handshake.
 /// TCP and Unix sockets are unwrapped to their own fast transport; anything else (TLS, a
 /// stream from middleware) is driven through its `AsyncRead + AsyncWrite`.
-fn into_transport(upgraded: Upgraded) -> (Box<dyn Transport>, Bytes) {
+fn into_transport(upgraded: Upgraded) -> (Stream, Bytes) {
     let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => return (Box::new(parts.io.into_inner()), parts.read_buf),
+        Ok(parts) => return (Stream::Tcp(parts.io.into_inner()), parts.read_buf),
         Err(upgraded) => upgraded,
     };
     let upgraded = match upgraded.downcast::<TokioIo<UnixStream>>() {
-        Ok(parts) => return (Box::new(parts.io.into_inner()), parts.read_buf),
+        Ok(parts) => return (Stream::Unix(parts.io.into_inner()), parts.read_buf),
         Err(upgraded) => upgraded,
     };
     // hyper replays what it read past the handshake itself.
-    (
-        Box::new(Exclusive::new(TokioIo::new(upgraded))),
-        Bytes::new(),
-    )
+    (Stream::other(TokioIo::new(upgraded)), Bytes::new())
 }
 
 /// An `#[upgrade]` hook. `#[upgrade]` implements it on the `Handler` type of the hidden
