@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use hyperbun::__private::bench::{Hub, Socket};
+use hyperbun::__private::bench::{Hub, Socket, Subscription};
 
 const TOPIC: &str = "room";
 
@@ -35,13 +35,19 @@ const BATCH: usize = 100;
 /// The published message.
 const TEXT: &str = "a small chat message, 32 bytes..";
 
+/// A member of the topic, with what it keeps to leave it (`None` while it is out).
+type Member = (Socket, Option<Subscription>);
+
 /// A hub with `n` sockets on [`TOPIC`].
-fn room(n: usize) -> (Hub, Vec<Socket>) {
+fn room(n: usize) -> (Hub, Vec<Member>) {
     let hub = Hub::new();
-    let members = Socket::many(n);
-    for socket in &members {
-        assert!(hub.subscribe(TOPIC, socket));
-    }
+    let members: Vec<Member> = Socket::many(n)
+        .into_iter()
+        .map(|socket| {
+            let subscription = hub.subscribe(TOPIC, &socket);
+            (socket, Some(subscription))
+        })
+        .collect();
     assert_eq!(hub.subscriber_count(TOPIC), n);
     (hub, members)
 }
@@ -55,27 +61,40 @@ enum Timed {
 
 /// `iters` members of the topic leave it and join again, in turn, in batches of [`BATCH`];
 /// returns the time the `timed` step took. `next` is the member to start with.
-fn churn(hub: &Hub, members: &[Socket], next: &mut usize, iters: u64, timed: Timed) -> Duration {
+fn churn(
+    hub: &Hub,
+    members: &mut [Member],
+    next: &mut usize,
+    iters: u64,
+    timed: Timed,
+) -> Duration {
     let mut elapsed = Duration::ZERO;
     let mut left = usize::try_from(iters).expect("iterations fit in usize");
     while left > 0 {
         let batch = left.min(BATCH);
         let start = *next;
-        let chosen = || (start..start + batch).map(|i| &members[i % members.len()]);
+        let len = members.len();
         for step in [Timed::Leave, Timed::Join] {
             let clock = Instant::now();
-            for socket in chosen() {
-                let done = match step {
-                    Timed::Leave => hub.unsubscribe(black_box(TOPIC), black_box(socket)),
-                    Timed::Join => hub.subscribe(black_box(TOPIC), black_box(socket)),
-                };
-                assert!(black_box(done));
+            for i in start..start + batch {
+                let (socket, subscription) = &mut members[i % len];
+                match step {
+                    Timed::Leave => {
+                        let held = subscription.take().expect("a member");
+                        let left = hub.unsubscribe(black_box(TOPIC), black_box(socket), held);
+                        assert!(black_box(left));
+                    }
+                    Timed::Join => {
+                        let joined = hub.subscribe(black_box(TOPIC), black_box(socket));
+                        *subscription = Some(black_box(joined));
+                    }
+                }
             }
             if step == timed {
                 elapsed += clock.elapsed();
             }
         }
-        *next = (start + batch) % members.len();
+        *next = (start + batch) % len;
         left -= batch;
     }
     elapsed
@@ -87,11 +106,11 @@ fn subscribe(c: &mut Criterion) {
     group.sample_size(30);
     group.throughput(Throughput::Elements(1));
     for n in SIZES {
-        let (hub, members) = room(n);
+        let (hub, mut members) = room(n);
         let mut next = 0;
         for (name, timed) in [("subscribe", Timed::Join), ("unsubscribe", Timed::Leave)] {
             group.bench_function(BenchmarkId::new(name, n), |b| {
-                b.iter_custom(|iters| churn(&hub, &members, &mut next, iters, timed));
+                b.iter_custom(|iters| churn(&hub, &mut members, &mut next, iters, timed));
             });
         }
         assert_eq!(hub.subscriber_count(TOPIC), n, "every member is back");
@@ -104,7 +123,7 @@ fn publish(c: &mut Criterion) {
     let (hub, members) = room(n);
     // Every subscriber gets the frame: 2 bytes of header and the text.
     hub.publish_text(TOPIC, TEXT);
-    let written: usize = members.iter().map(Socket::drain).sum();
+    let written: usize = members.iter().map(|(socket, _)| socket.drain()).sum();
     assert_eq!(
         written,
         n * (2 + TEXT.len()),
@@ -122,7 +141,7 @@ fn publish(c: &mut Criterion) {
                 let clock = Instant::now();
                 hub.publish_text(black_box(TOPIC), black_box(TEXT));
                 elapsed += clock.elapsed();
-                for socket in &members {
+                for (socket, _) in &members {
                     socket.drain();
                 }
             }

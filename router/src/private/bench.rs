@@ -9,7 +9,7 @@ use bytes::BytesMut;
 
 use crate::ws::frame::OpCode;
 use crate::ws::idle::IdleState;
-use crate::ws::pubsub;
+use crate::ws::pubsub::{self, Slot};
 use crate::ws::shared::SocketShared;
 use crate::ws::transport::{Stream, Transport};
 use crate::ws::SocketOptions;
@@ -103,6 +103,10 @@ impl Socket {
     }
 }
 
+/// Where a socket is in a topic, from [`Hub::subscribe`], for [`Hub::unsubscribe`].
+#[derive(Debug, Clone, Copy)]
+pub struct Subscription(Slot);
+
 /// A topic hub, as a server has one.
 #[derive(Debug, Default)]
 pub struct Hub(pubsub::Hub);
@@ -114,14 +118,16 @@ impl Hub {
         Self::default()
     }
 
-    /// Subscribes `socket` to `topic`; false if it already was.
-    pub fn subscribe(&self, topic: &str, socket: &Socket) -> bool {
-        self.0.subscribe(topic, &socket.0)
+    /// Subscribes `socket` to `topic`, which it is not subscribed to (the caller keeps
+    /// track, as a connection does); returns what [`unsubscribe`](Self::unsubscribe) takes.
+    pub fn subscribe(&self, topic: &str, socket: &Socket) -> Subscription {
+        Subscription(self.0.subscribe(topic, &socket.0))
     }
 
-    /// Unsubscribes `socket` from `topic`; false if it was not subscribed.
-    pub fn unsubscribe(&self, topic: &str, socket: &Socket) -> bool {
-        self.0.unsubscribe(topic, &socket.0)
+    /// Unsubscribes `socket` from `topic`, which `subscription` came from; false if it was
+    /// not subscribed.
+    pub fn unsubscribe(&self, topic: &str, socket: &Socket, subscription: Subscription) -> bool {
+        self.0.unsubscribe(topic, &socket.0, subscription.0)
     }
 
     /// How many sockets are subscribed to `topic`.

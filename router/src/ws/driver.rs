@@ -78,7 +78,7 @@ pub(crate) fn run<S: SocketHandlers>(
             state: ReadyState::Open,
             closing: None,
             terminated: false,
-            subscriptions: std::collections::HashSet::new(),
+            subscriptions: std::collections::HashMap::new(),
             write_error: None,
         },
     };

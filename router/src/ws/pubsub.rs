@@ -8,14 +8,23 @@
 //! is done with one. So publishes and subscriptions to different topics rarely meet at all,
 //! and a 100k-subscriber fan-out keeps no other topic of its shard waiting.
 //!
-//! A topic keeps its subscribers in a dense `Vec` behind a `RwLock`, with a map from each
-//! socket (its `Arc`'s address) to its place in the `Vec`. Publishes fan out under the read
-//! lock, so publishes to one topic run in parallel; subscribing pushes at the end and
-//! unsubscribing swaps the last subscriber into the hole (fixing its place in the map), under
-//! the write lock. Both cost O(1) amortized whatever the topic's size: the copy-on-write list
-//! this replaces copied every subscriber's `Arc` on each change, so 10k sockets joining one
-//! room cost ~50M atomic operations while that shard's publishes waited. The subscriber count
-//! is kept in an atomic beside the list, for [`Hub::subscriber_count`] without the topic's lock.
+//! A topic keeps its subscribers in a dense `Vec` behind a `RwLock`. Publishes fan out under
+//! the read lock, so publishes to one topic run in parallel; subscribing pushes at the end and
+//! unsubscribing swaps the last subscriber into the hole, under the write lock. Both cost O(1)
+//! amortized whatever the topic's size: the copy-on-write list this replaces copied every
+//! subscriber's `Arc` on each change, so 10k sockets joining one room cost ~50M atomic
+//! operations while that shard's publishes waited. The subscriber count is kept in an atomic
+//! beside the list, for [`Hub::subscriber_count`] without the topic's lock.
+//!
+//! A subscriber finds its place through a [`Slot`]: `subscribe` hands one out, the socket keeps
+//! it beside the topic's name (the socket's own list of topics, which it has anyway), and
+//! `unsubscribe` takes it back. The topic's slot table maps a slot to its subscriber's place in
+//! the `Vec` (4 bytes), and each place names its slot, so the swap fixes the moved subscriber's
+//! place with one write. This replaced a hash map from each socket's address to its place:
+//! with 100k subscribers that map was ~2 MB, and its two probes per unsubscribe (find the
+//! leaver, re-place the moved one) missed the cache, so leaving cost ~2.5× what it did at 1k.
+//! A free slot holds the next free one; the table keeps a slot for each subscriber the topic
+//! had at its busiest (less the last ones freed), until the topic dies.
 //!
 //! A topic whose last subscriber leaves is marked dead under its write lock, then removed
 //! from the map (if the map still holds that very topic). A subscribe that meets a dead topic
@@ -48,7 +57,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -227,83 +236,92 @@ struct Topic {
     log: Mutex<Arc<TopicLog>>,
 }
 
-/// A topic's subscribers: dense, for the fan-out, and where each one is, for leaving.
-#[derive(Default)]
-struct Subscribers {
-    sockets: Vec<Arc<SocketShared>>,
-    /// From a socket's address (`Arc::as_ptr`) to its index in `sockets`.
-    index: HashMap<usize, usize, BuildAddressHasher>,
+/// Where a subscriber is in its topic: handed out by [`Hub::subscribe`], kept by the socket,
+/// and given back to [`Hub::unsubscribe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot(u32);
+
+/// The end of [`Subscribers::free`]'s list.
+const NO_SLOT: u32 = u32::MAX;
+
+/// A subscriber and its slot.
+struct Member {
+    socket: Arc<SocketShared>,
+    slot: u32,
 }
 
-/// A socket's key in [`Subscribers::index`].
-fn address(socket: &Arc<SocketShared>) -> usize {
-    Arc::as_ptr(socket) as usize
+/// A topic's subscribers: dense, for the fan-out, and where each slot's subscriber is, for
+/// leaving.
+struct Subscribers {
+    members: Vec<Member>,
+    /// From a slot to its subscriber's index in `members`; a free slot holds the next free
+    /// slot instead (or [`NO_SLOT`]).
+    slots: Vec<u32>,
+    /// The first free slot, or [`NO_SLOT`]. Every free slot is below `slots.len()`.
+    free: u32,
+}
+
+impl Default for Subscribers {
+    fn default() -> Self {
+        Subscribers {
+            members: Vec::new(),
+            slots: Vec::new(),
+            free: NO_SLOT,
+        }
+    }
 }
 
 impl Subscribers {
-    /// Adds `socket`; false if it was already there.
-    fn insert(&mut self, socket: &Arc<SocketShared>) -> bool {
-        let next = self.sockets.len();
-        match self.index.entry(address(socket)) {
-            std::collections::hash_map::Entry::Occupied(_) => false,
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert(next);
-                self.sockets.push(Arc::clone(socket));
-                true
-            }
-        }
+    /// Adds `socket` (which is not here already) and returns its slot.
+    fn insert(&mut self, socket: &Arc<SocketShared>) -> Slot {
+        let place = u32::try_from(self.members.len()).expect("fewer than 2^32 subscribers");
+        let slot = if self.free == NO_SLOT {
+            let slot = u32::try_from(self.slots.len()).expect("fewer than 2^32 subscribers");
+            assert!(slot != NO_SLOT, "fewer than 2^32 subscribers");
+            self.slots.push(place);
+            slot
+        } else {
+            let slot = self.free;
+            self.free = std::mem::replace(&mut self.slots[slot as usize], place);
+            slot
+        };
+        self.members.push(Member {
+            socket: Arc::clone(socket),
+            slot,
+        });
+        Slot(slot)
     }
 
-    /// Removes `socket`; false if it was not there. The last subscriber takes its place.
-    fn remove(&mut self, socket: &Arc<SocketShared>) -> bool {
-        let Some(i) = self.index.remove(&address(socket)) else {
-            return false;
-        };
-        self.sockets.swap_remove(i);
-        if let Some(moved) = self.sockets.get(i) {
-            self.index.insert(address(moved), i);
+    /// Removes `socket` from `slot` and returns it (for the caller to drop after the lock);
+    /// `None` if it is not there. The last subscriber takes its place.
+    fn remove(&mut self, socket: &Arc<SocketShared>, slot: Slot) -> Option<Arc<SocketShared>> {
+        let Slot(slot) = slot;
+        let place = *self.slots.get(slot as usize)? as usize;
+        // A free slot holds no place, but its next-free link may look like one: the member
+        // there must name this slot and be this socket.
+        let member = self.members.get(place)?;
+        if member.slot != slot || !Arc::ptr_eq(&member.socket, socket) {
+            return None;
+        }
+        let gone = self.members.swap_remove(place);
+        if let Some(moved) = self.members.get(place) {
+            // `place` came from a `u32`.
+            self.slots[moved.slot as usize] = place as u32;
+        }
+        if slot as usize + 1 == self.slots.len() {
+            // Every free slot is below this one, so below the new length too.
+            self.slots.pop();
+        } else {
+            self.slots[slot as usize] = self.free;
+            self.free = slot;
         }
         // Give back what a crowd left behind, halving at a quarter full: amortized O(1).
-        if self.sockets.capacity() > 64 && self.sockets.len() < self.sockets.capacity() / 4 {
-            let half = self.sockets.capacity() / 2;
-            self.sockets.shrink_to(half);
-            self.index.shrink_to(half);
+        if self.members.capacity() > 64 && self.members.len() < self.members.capacity() / 4 {
+            let half = self.members.capacity() / 2;
+            self.members.shrink_to(half);
+            self.slots.shrink_to(half);
         }
-        true
-    }
-}
-
-/// Hashes the socket addresses of [`Subscribers::index`]: distinct addresses of live
-/// allocations, not chosen by any peer, so a multiply spreads them well enough and costs
-/// far less than SipHash on every subscribe and unsubscribe.
-#[derive(Default, Clone, Copy)]
-struct BuildAddressHasher;
-
-impl BuildHasher for BuildAddressHasher {
-    type Hasher = AddressHasher;
-
-    fn build_hasher(&self) -> AddressHasher {
-        AddressHasher(0)
-    }
-}
-
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        // The high bits pick the control byte, the low ones the bucket: mix both.
-        let h = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        h ^ (h >> 29)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = ((self.0 << 8) | u64::from(b)).rotate_left(5);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = n as u64;
+        Some(gone.socket)
     }
 }
 
@@ -378,8 +396,12 @@ impl Hub {
         self.shard(name).get(name).cloned()
     }
 
-    /// Adds `socket` to `topic`; false if it was already there.
-    pub(crate) fn subscribe(&self, topic: &str, socket: &Arc<SocketShared>) -> bool {
+    /// Adds `socket` to `topic` and returns its slot there, for [`unsubscribe`]. The caller
+    /// keeps its socket's topics and subscribes a socket to a topic only once: the hub does
+    /// not look for it (that is what the slot saves).
+    ///
+    /// [`unsubscribe`]: Self::unsubscribe
+    pub(crate) fn subscribe(&self, topic: &str, socket: &Arc<SocketShared>) -> Slot {
         loop {
             let found = {
                 let mut shard = self.shard(topic);
@@ -399,31 +421,36 @@ impl Hub {
                 // It died since we found it: look again (and replace it).
                 continue;
             }
-            let added = subscribers.insert(socket);
+            let slot = subscribers.insert(socket);
             found
                 .len
-                .store(subscribers.sockets.len(), Ordering::Release);
-            return added;
+                .store(subscribers.members.len(), Ordering::Release);
+            return slot;
         }
     }
 
-    /// Removes `socket` from `topic`; false if it was not there. An emptied topic is freed.
-    pub(crate) fn unsubscribe(&self, topic: &str, socket: &Arc<SocketShared>) -> bool {
+    /// Removes `socket` from `topic`, where [`subscribe`] put it in `slot`; false if it was
+    /// not there. An emptied topic is freed.
+    ///
+    /// [`subscribe`]: Self::subscribe
+    pub(crate) fn unsubscribe(&self, topic: &str, socket: &Arc<SocketShared>, slot: Slot) -> bool {
         let Some(found) = self.find(topic) else {
             return false;
         };
-        {
-            let mut subscribers = write(&found.subscribers);
-            if !subscribers.remove(socket) {
-                return false;
-            }
-            found
-                .len
-                .store(subscribers.sockets.len(), Ordering::Release);
-            if !subscribers.sockets.is_empty() {
-                return true;
-            }
+        let mut subscribers = write(&found.subscribers);
+        let Some(gone) = subscribers.remove(socket, slot) else {
+            return false;
+        };
+        let left = subscribers.members.len();
+        found.len.store(left, Ordering::Release);
+        if left == 0 {
             found.dead.store(true, Ordering::Release);
+        }
+        drop(subscribers);
+        // Its reference is let go of outside the lock.
+        drop(gone);
+        if left > 0 {
+            return true;
         }
         // We killed it: out of the map, unless a subscriber has replaced it already.
         let mut shard = self.shard(topic);
@@ -476,7 +503,7 @@ impl Hub {
             .then(|| encode(opcode, payload));
         // Other publishes to this topic fan out alongside; subscribe and unsubscribe wait.
         let subscribers = read(&topic.subscribers);
-        if subscribers.sockets.is_empty() {
+        if subscribers.members.is_empty() {
             return PublishResult::default();
         }
         let published = match whole {
@@ -486,9 +513,8 @@ impl Hub {
                 Published::Logged(log, range)
             }
         };
-        let recipients = subscribers
-            .sockets
-            .iter()
+        let recipients = (subscribers.members.iter())
+            .map(|member| &member.socket)
             .filter(|socket| !except.is_some_and(|e| Arc::ptr_eq(e, socket)));
         let mut result = PublishResult::default();
         if !compress {
@@ -564,6 +590,45 @@ mod tests {
     use super::*;
     use crate::private::bench::null_socket;
 
+    /// A socket and its topics with their slots, as a connection keeps them.
+    struct Member {
+        socket: Arc<SocketShared>,
+        topics: Mutex<HashMap<String, Slot>>,
+    }
+
+    impl std::ops::Deref for Member {
+        type Target = Arc<SocketShared>;
+
+        fn deref(&self) -> &Arc<SocketShared> {
+            &self.socket
+        }
+    }
+
+    impl Member {
+        fn new() -> Self {
+            Member {
+                socket: null_socket(),
+                topics: Mutex::default(),
+            }
+        }
+
+        /// Subscribes to `topic`; false if already subscribed.
+        fn join(&self, hub: &Hub, topic: &str) -> bool {
+            let mut topics = lock(&self.topics);
+            if topics.contains_key(topic) {
+                return false;
+            }
+            topics.insert(topic.to_owned(), hub.subscribe(topic, &self.socket));
+            true
+        }
+
+        /// Unsubscribes from `topic`; false if not subscribed.
+        fn leave(&self, hub: &Hub, topic: &str) -> bool {
+            let slot = lock(&self.topics).remove(topic);
+            slot.is_some_and(|slot| hub.unsubscribe(topic, &self.socket, slot))
+        }
+    }
+
     fn frames(log: &TopicLog, range: Range<usize>) -> Vec<u8> {
         let mut out = BytesMut::new();
         log.copy_to(range, &mut out);
@@ -575,28 +640,36 @@ mod tests {
         Arc::clone(&lock(&topic.log))
     }
 
-    /// Checks that `topic`'s index and count agree with its list, and returns the list.
+    /// Checks that `topic`'s slots, free list and count agree with its list, and returns the
+    /// list.
     fn members(hub: &Hub, topic: &str) -> Vec<Arc<SocketShared>> {
         let Some(found) = hub.find(topic) else {
             assert_eq!(hub.subscriber_count(topic), 0);
             return Vec::new();
         };
         let subscribers = read(&found.subscribers);
-        assert_eq!(subscribers.index.len(), subscribers.sockets.len());
-        for (i, socket) in subscribers.sockets.iter().enumerate() {
-            assert_eq!(
-                subscribers.index.get(&address(socket)),
-                Some(&i),
-                "index of {i}"
-            );
+        let mut free = vec![false; subscribers.slots.len()];
+        let mut next = subscribers.free;
+        while next != NO_SLOT {
+            assert!(!std::mem::replace(&mut free[next as usize], true), "a loop");
+            next = subscribers.slots[next as usize];
         }
-        assert_eq!(found.len.load(Ordering::Relaxed), subscribers.sockets.len());
-        assert_eq!(hub.subscriber_count(topic), subscribers.sockets.len());
-        subscribers.sockets.clone()
+        for (i, member) in subscribers.members.iter().enumerate() {
+            let slot = member.slot as usize;
+            assert!(!free[slot], "slot {slot} of {i} is free");
+            assert_eq!(subscribers.slots[slot] as usize, i, "place of slot {slot}");
+        }
+        let used = free.iter().filter(|free| !**free).count();
+        assert_eq!(used, subscribers.members.len(), "every other slot is free");
+        assert_eq!(found.len.load(Ordering::Relaxed), subscribers.members.len());
+        assert_eq!(hub.subscriber_count(topic), subscribers.members.len());
+        (subscribers.members.iter())
+            .map(|member| Arc::clone(&member.socket))
+            .collect()
     }
 
-    fn same(a: &[Arc<SocketShared>], b: &[&Arc<SocketShared>]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(a, b)| Arc::ptr_eq(a, b))
+    fn same(a: &[Arc<SocketShared>], b: &[&Member]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(a, b)| Arc::ptr_eq(a, &b.socket))
     }
 
     /// Writes out what `socket` has queued; returns the bytes.
@@ -642,25 +715,25 @@ mod tests {
     }
 
     #[test]
-    fn subscribe_and_unsubscribe_keep_the_list_its_index_and_the_count() {
+    fn subscribe_and_unsubscribe_keep_the_list_its_slots_and_the_count() {
         let hub = Hub::default();
-        let [a, b, c, d] = [(); 4].map(|()| null_socket());
+        let [a, b, c, d] = [(); 4].map(|()| Member::new());
         for s in [&a, &b, &c, &d] {
-            assert!(hub.subscribe("room", s));
+            assert!(s.join(&hub, "room"));
         }
-        assert!(!hub.subscribe("room", &b), "already there");
+        assert!(!b.join(&hub, "room"), "already there");
         assert!(same(&members(&hub, "room"), &[&a, &b, &c, &d]));
 
-        // `d`, the last, takes `a`'s place, and the index follows it.
-        assert!(hub.unsubscribe("room", &a));
-        assert!(!hub.unsubscribe("room", &a), "gone already");
+        // `d`, the last, takes `a`'s place, and its slot follows it.
+        assert!(a.leave(&hub, "room"));
+        assert!(!a.leave(&hub, "room"), "gone already");
         assert!(same(&members(&hub, "room"), &[&d, &b, &c]));
-        assert!(hub.unsubscribe("room", &d), "found where it moved");
+        assert!(d.leave(&hub, "room"), "found where it moved");
         assert!(same(&members(&hub, "room"), &[&c, &b]));
         // The last one leaves without moving anybody.
-        assert!(hub.unsubscribe("room", &b));
+        assert!(b.leave(&hub, "room"));
         assert!(same(&members(&hub, "room"), &[&c]));
-        assert!(!hub.unsubscribe("elsewhere", &c));
+        assert!(!c.leave(&hub, "elsewhere"));
         assert_eq!(
             (hub.topic_count(), hub.topics()),
             (1, vec!["room".to_owned()])
@@ -668,18 +741,68 @@ mod tests {
     }
 
     #[test]
+    fn slots_follow_their_sockets_through_many_swaps() {
+        let hub = Hub::default();
+        let crowd: Vec<_> = (0..200).map(|_| Member::new()).collect();
+        // Leave and join in a scrambled order, so swaps move sockets all over the list and
+        // freed slots are reused out of order; every slot must still find its socket.
+        let mut x = 1_u32;
+        let mut scramble = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as usize
+        };
+        for round in 0..3000 {
+            let s = &crowd[scramble() % crowd.len()];
+            if !s.join(&hub, "room") {
+                assert!(s.leave(&hub, "room"), "round {round}");
+            }
+            if round % 100 == 0 {
+                members(&hub, "room");
+            }
+        }
+        let inside = crowd
+            .iter()
+            .filter(|s| lock(&s.topics).contains_key("room"));
+        assert_eq!(members(&hub, "room").len(), inside.count());
+
+        // A slot given back with another socket, or a stale one, removes nobody.
+        let [a, b] = [&crowd[0], &crowd[1]].map(|s| {
+            s.join(&hub, "room");
+            s
+        });
+        let before = members(&hub, "room").len();
+        let b_slot = *lock(&b.topics).get("room").unwrap();
+        assert!(!hub.unsubscribe("room", &a.socket, b_slot), "b's slot");
+        assert!(a.leave(&hub, "room"));
+        let stale = hub.subscribe("other", &a.socket);
+        assert!(hub.unsubscribe("other", &a.socket, stale));
+        assert!(
+            !hub.unsubscribe("room", &a.socket, stale),
+            "a slot of another topic"
+        );
+        assert_eq!(members(&hub, "room").len(), before - 1);
+
+        for s in &crowd {
+            s.leave(&hub, "room");
+        }
+        assert!(hub.find("room").is_none(), "everybody left");
+    }
+
+    #[test]
     fn a_crowd_that_leaves_gives_its_memory_back() {
         let hub = Hub::default();
-        let crowd: Vec<_> = (0..1000).map(|_| null_socket()).collect();
+        let crowd: Vec<_> = (0..1000).map(|_| Member::new()).collect();
         for s in &crowd {
-            assert!(hub.subscribe("room", s));
+            assert!(s.join(&hub, "room"));
         }
         for s in &crowd[..990] {
-            assert!(hub.unsubscribe("room", s));
+            assert!(s.leave(&hub, "room"));
         }
         assert_eq!(members(&hub, "room").len(), 10);
         let capacity = read(&hub.find("room").unwrap().subscribers)
-            .sockets
+            .members
             .capacity();
         assert!(capacity < 100, "capacity {capacity}");
     }
@@ -687,17 +810,17 @@ mod tests {
     #[test]
     fn an_emptied_topic_is_freed_and_can_be_joined_again() {
         let hub = Hub::default();
-        let a = null_socket();
-        assert!(hub.subscribe("room", &a));
+        let a = Member::new();
+        assert!(a.join(&hub, "room"));
         let first = hub.find("room").unwrap();
-        assert!(hub.unsubscribe("room", &a));
+        assert!(a.leave(&hub, "room"));
         assert!(first.dead.load(Ordering::Relaxed));
         assert!(hub.find("room").is_none(), "removed from the map");
         assert_eq!((hub.topic_count(), hub.subscriber_count("room")), (0, 0));
         let result = hub.publish("room", OpCode::Text, b"nobody", None, false);
         assert_eq!(result, PublishResult::default());
 
-        assert!(hub.subscribe("room", &a));
+        assert!(a.join(&hub, "room"));
         assert!(
             !Arc::ptr_eq(&hub.find("room").unwrap(), &first),
             "a fresh topic"
@@ -711,21 +834,22 @@ mod tests {
     #[test]
     fn a_dead_topic_still_in_the_map_is_replaced_by_a_subscribe() {
         let hub = Hub::default();
-        let [a, b] = [(); 2].map(|()| null_socket());
-        assert!(hub.subscribe("room", &a));
+        let [a, b] = [(); 2].map(|()| Member::new());
+        assert!(a.join(&hub, "room"));
         // As if `a`'s unsubscribe had killed the topic and not yet removed it.
         let dead = hub.find("room").unwrap();
-        assert!(write(&dead.subscribers).remove(&a));
+        let slot = lock(&a.topics).remove("room").unwrap();
+        assert!(write(&dead.subscribers).remove(&a, slot).is_some());
         dead.len.store(0, Ordering::Relaxed);
         dead.dead.store(true, Ordering::Relaxed);
         assert_eq!(hub.topic_count(), 0, "a dead topic does not count");
 
-        assert!(hub.subscribe("room", &b));
+        assert!(b.join(&hub, "room"));
         let fresh = hub.find("room").unwrap();
         assert!(!Arc::ptr_eq(&fresh, &dead));
         assert!(same(&members(&hub, "room"), &[&b]));
         assert_eq!(
-            read(&dead.subscribers).sockets.len(),
+            read(&dead.subscribers).members.len(),
             0,
             "nobody joined the dead one"
         );
@@ -734,11 +858,11 @@ mod tests {
     #[test]
     fn publish_reaches_every_subscriber_but_the_excepted_one() {
         let hub = Hub::default();
-        let [a, b, c] = [(); 3].map(|()| null_socket());
+        let [a, b, c] = [(); 3].map(|()| Member::new());
         for s in [&a, &b, &c] {
-            assert!(hub.subscribe("room", s));
+            assert!(s.join(&hub, "room"));
         }
-        let result = hub.publish("room", OpCode::Text, b"hi", Some(&b), false);
+        let result = hub.publish("room", OpCode::Text, b"hi", Some(&b.socket), false);
         assert_eq!(
             (result.delivered, result.queued(), result.dropped),
             (2, 2, 0)
@@ -766,7 +890,7 @@ mod tests {
         // Everybody's sockets stay on "stay"; each thread's own sockets come and go on
         // "churn" (often emptying it, so topics die and are replaced) and on its own topic.
         let everybody: Vec<Vec<_>> = (0..THREADS)
-            .map(|_| (0..OWN).map(|_| null_socket()).collect())
+            .map(|_| (0..OWN).map(|_| Member::new()).collect())
             .collect();
         let ready = std::sync::Barrier::new(THREADS);
         thread::scope(|scope| {
@@ -775,24 +899,24 @@ mod tests {
                 scope.spawn(move || {
                     let mine = format!("thread {t}");
                     for s in own {
-                        assert!(hub.subscribe("stay", s));
+                        assert!(s.join(hub, "stay"));
                     }
                     ready.wait();
                     for round in 0..ROUNDS {
                         let s = &own[round % OWN];
-                        assert!(hub.subscribe("churn", s), "round {round}");
+                        assert!(s.join(hub, "churn"), "round {round}");
                         // New unless it stayed on its last round.
                         let left_last = round < OWN || (round - OWN).is_multiple_of(3);
-                        assert_eq!(hub.subscribe(&mine, s), left_last, "round {round}");
+                        assert_eq!(s.join(hub, &mine), left_last, "round {round}");
                         let result = hub.publish("churn", OpCode::Text, b"x", None, false);
                         assert!(result.queued() >= 1, "at least this thread's socket");
                         let result = hub.publish("stay", OpCode::Text, b"x", Some(s), false);
                         assert_eq!(result.queued(), THREADS * OWN - 1);
                         assert_eq!(hub.subscriber_count("stay"), THREADS * OWN);
-                        assert!(hub.unsubscribe("churn", s), "round {round}");
+                        assert!(s.leave(hub, "churn"), "round {round}");
                         if round.is_multiple_of(3) {
-                            assert!(hub.unsubscribe(&mine, s));
-                            assert!(!hub.unsubscribe(&mine, s));
+                            assert!(s.leave(hub, &mine));
+                            assert!(!s.leave(hub, &mine));
                         }
                         if round.is_multiple_of(50) {
                             own.iter().for_each(|s| _ = drain(s));

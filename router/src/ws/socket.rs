@@ -2,7 +2,7 @@
 //! operations, which queue frames on the socket's [shared state](crate::ws::shared) and
 //! reach topics through the server's [hub](crate::ws::pubsub).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::sync::atomic::Ordering;
@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use crate::ws::frame::{self, OpCode};
+use crate::ws::pubsub::Slot;
 use crate::ws::queue::Payload;
 use crate::ws::shared::{Delivery, Origin, SocketShared};
 use crate::ws::{Message, PublishResult, TopicError};
@@ -184,10 +185,11 @@ pub(crate) struct Conn {
     pub(crate) closing: Option<(u16, Box<str>)>,
     /// Set by `terminate`.
     pub(crate) terminated: bool,
-    /// The topics this socket is subscribed to: a set, so `is_subscribed` and `unsubscribe`
-    /// stay O(1) on a socket with many topics. An empty `HashSet` allocates nothing, so an
-    /// idle socket pays for it only once it subscribes.
-    pub(crate) subscriptions: HashSet<Box<str>>,
+    /// The topics this socket is subscribed to, each with its slot in the topic (which makes
+    /// leaving it O(1), see [`pubsub`](crate::ws::pubsub)): a map, so `is_subscribed` and
+    /// `unsubscribe` stay O(1) on a socket with many topics. An empty `HashMap` allocates
+    /// nothing, so an idle socket pays for it only once it subscribes.
+    pub(crate) subscriptions: HashMap<Box<str>, Slot>,
     /// An I/O error met while writing early inside a handler, for the driver to act on.
     pub(crate) write_error: Option<io::Error>,
 }
@@ -296,38 +298,39 @@ impl<T> WebSocket<T> {
         if self.conn.state != ReadyState::Open {
             return SubscribeStatus::Closed;
         }
-        if self.conn.subscriptions.contains(topic) {
+        if self.conn.subscriptions.contains_key(topic) {
             return SubscribeStatus::AlreadySubscribed;
         }
         let limit = self.conn.shared.options.max_topics_per_socket;
         if self.conn.subscriptions.len() >= limit {
             return SubscribeStatus::Refused(TopicError::TooManyTopics { limit });
         }
-        if !self.conn.server.hub().subscribe(topic, &self.conn.shared) {
-            return SubscribeStatus::AlreadySubscribed;
-        }
-        self.conn.subscriptions.insert(topic.into());
+        let slot = self.conn.server.hub().subscribe(topic, &self.conn.shared);
+        self.conn.subscriptions.insert(topic.into(), slot);
         SubscribeStatus::Subscribed
     }
 
     /// Unsubscribes from `topic`; true if it was subscribed. A topic that could not be
     /// subscribed to (empty, too long) was not, so there is nothing to refuse.
     pub fn unsubscribe(&mut self, topic: &str) -> bool {
-        if !self.conn.subscriptions.remove(topic) {
+        let Some(slot) = self.conn.subscriptions.remove(topic) else {
             return false;
-        }
-        self.conn.server.hub().unsubscribe(topic, &self.conn.shared)
+        };
+        self.conn
+            .server
+            .hub()
+            .unsubscribe(topic, &self.conn.shared, slot)
     }
 
     /// True if subscribed to `topic`.
     #[must_use]
     pub fn is_subscribed(&self, topic: &str) -> bool {
-        self.conn.subscriptions.contains(topic)
+        self.conn.subscriptions.contains_key(topic)
     }
 
     /// The topics this socket is subscribed to, in no particular order.
     pub fn subscriptions(&self) -> impl Iterator<Item = &str> + '_ {
-        self.conn.subscriptions.iter().map(|t| &**t)
+        self.conn.subscriptions.keys().map(|t| &**t)
     }
 
     /// Publishes `message` to every socket subscribed to `topic` except this one (unless
@@ -460,8 +463,8 @@ impl Conn {
     /// Leaves every topic (the socket is closing).
     pub(crate) fn leave_all(&mut self) {
         let hub = self.server.hub();
-        for topic in self.subscriptions.drain() {
-            hub.unsubscribe(&topic, &self.shared);
+        for (topic, slot) in self.subscriptions.drain() {
+            hub.unsubscribe(&topic, &self.shared, slot);
         }
     }
 
