@@ -78,7 +78,7 @@ pub(crate) fn run<S: SocketHandlers>(
             state: ReadyState::Open,
             closing: None,
             terminated: false,
-            subscriptions: std::collections::HashMap::new(),
+            subscriptions: None,
             write_error: None,
         },
     };
@@ -200,30 +200,19 @@ impl Driver {
         if let Err(panic) = call(&self.shared, || S::open(ws)).await {
             return Box::pin(self.handler_panicked::<S>(ws, "open", panic)).await;
         }
-        if !self.read_buf.is_empty() {
-            // Frames that came in with the handshake (hyper read them): no read will report
-            // them again.
-            let read = Ok(self.read_buf.len());
-            if let Some(ending) = self.dispatch::<S>(ws, read).await {
-                return ending;
-            }
-        }
+        // Frames that came in with the handshake (hyper read them) are handled first: no read
+        // will report them again.
+        let mut handshake_bytes = !self.read_buf.is_empty();
         loop {
-            if let Some(ending) = self.after_handlers::<S>(ws).await {
-                return ending;
-            }
-            let wake = poll_fn(|cx| {
-                if self.shared.poll_woken(cx) {
-                    return Poll::Ready(Wake::Notified);
+            let wake = if handshake_bytes {
+                handshake_bytes = false;
+                Wake::Read(Ok(self.read_buf.len()))
+            } else {
+                if let Some(ending) = self.after_handlers::<S>(ws).await {
+                    return ending;
                 }
-                if self.shared.has_pending() {
-                    if let Poll::Ready(written) = self.shared.poll_flush(cx) {
-                        return Poll::Ready(Wake::Written(written));
-                    }
-                }
-                poll_read(&self.shared.transport, cx, &mut self.read_buf).map(Wake::Read)
-            })
-            .await;
+                self.wait().await
+            };
             match wake {
                 Wake::Notified => {
                     if self.shared.aborting.load(Ordering::Acquire) {
@@ -252,13 +241,32 @@ impl Driver {
                 }
                 Wake::Written(Ok(())) => {}
                 Wake::Written(Err(e)) => return Box::pin(self.io_failed::<S>(ws, e)).await,
-                Wake::Read(read) => {
-                    if let Some(ending) = self.dispatch::<S>(ws, read).await {
+                Wake::Read(Ok(0)) => return Ending::Abrupt,
+                Wake::Read(Err(e)) => return Box::pin(self.io_failed::<S>(ws, e)).await,
+                Wake::Read(Ok(_)) => {
+                    self.shared.idle.touch(ws.conn.server.clock());
+                    if let Some(ending) = self.dispatch::<S>(ws).await {
                         return ending;
                     }
                 }
             }
         }
+    }
+
+    /// Waits for the next thing to do: a flag raised by another task, the end of a write
+    /// that had to wait, or bytes to read.
+    fn wait(&mut self) -> impl Future<Output = Wake> + '_ {
+        poll_fn(|cx| {
+            if self.shared.poll_woken(cx) {
+                return Poll::Ready(Wake::Notified);
+            }
+            if self.shared.has_pending() {
+                if let Poll::Ready(written) = self.shared.poll_flush(cx) {
+                    return Poll::Ready(Wake::Written(written));
+                }
+            }
+            poll_read(&self.shared.transport, cx, &mut self.read_buf).map(Wake::Read)
+        })
     }
 
     /// After any handler ran: act on `terminate`/`close`, write, run `drain` when due.
@@ -296,16 +304,7 @@ impl Driver {
     }
 
     /// After a read: runs a handler per complete frame in the read buffer.
-    async fn dispatch<S: SocketHandlers>(
-        &mut self,
-        ws: &mut WebSocket<S::Data>,
-        read: io::Result<usize>,
-    ) -> Option<Ending> {
-        match read {
-            Ok(0) => return Some(Ending::Abrupt),
-            Ok(_) => self.shared.idle.touch(ws.conn.server.clock()),
-            Err(e) => return Some(Box::pin(self.io_failed::<S>(ws, e)).await),
-        }
+    async fn dispatch<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>) -> Option<Ending> {
         loop {
             let event = match self.next_event() {
                 Ok(Some(event)) => event,

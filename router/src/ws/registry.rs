@@ -72,17 +72,24 @@ impl Registry {
         }
         let shard = self.next.fetch_add(1, Ordering::Relaxed) % SHARDS;
         let slot = lock(&self.shards[shard]).insert(Arc::clone(&socket));
+        let slot = u32::try_from(slot).expect("fewer than 2^32 open sockets");
         self.len.fetch_add(1, Ordering::Relaxed);
         if self.stopping.load(Ordering::Acquire) {
             socket.stopping.store(true, Ordering::Release);
             socket.wake();
         }
-        Key { shard, slot }
+        Key {
+            shard: shard as u32,
+            slot,
+        }
     }
 
     /// Removes a socket added with [`insert`](Self::insert).
     pub(crate) fn remove(&self, key: Key) {
-        if lock(&self.shards[key.shard]).remove(key.slot).is_some() {
+        if lock(&self.shards[key.shard as usize])
+            .remove(key.slot as usize)
+            .is_some()
+        {
             self.len.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -149,8 +156,9 @@ async fn sweep(registry: Weak<Registry>) {
 /// Where a socket is in the registry.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Key {
-    shard: usize,
-    slot: usize,
+    shard: u32,
+    /// Sockets are file descriptors, far fewer than 2^32 per process.
+    slot: u32,
 }
 
 /// A slab: values in reusable slots, addressed by the key `insert` returned.
