@@ -15,7 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -44,9 +44,6 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// socket is closed, so the kernel does not answer it with a reset that destroys our close
 /// frame in flight.
 const LINGER: Duration = Duration::from_secs(1);
-
-/// The read buffer's size when a read starts with an empty buffer.
-const READ_CHUNK: usize = 8 * 1024;
 
 /// Drives one upgraded connection until it is closed: builds the connection's state, then
 /// returns the future that runs it. (Built outside the `async` block so the task stores each
@@ -265,7 +262,10 @@ impl Driver {
                     return Poll::Ready(Wake::Written(written));
                 }
             }
-            poll_read(&self.shared.transport, cx, &mut self.read_buf).map(Wake::Read)
+            self.shared
+                .transport
+                .poll_read(cx, &mut self.read_buf)
+                .map(Wake::Read)
         })
     }
 
@@ -477,7 +477,7 @@ impl Driver {
                 }
             }
             let transport = &self.shared.transport;
-            let read = poll_fn(|cx| poll_read(transport, cx, &mut self.read_buf));
+            let read = poll_fn(|cx| transport.poll_read(cx, &mut self.read_buf));
             match tokio::time::timeout_at(deadline, read).await {
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return,
@@ -500,32 +500,13 @@ impl Driver {
         self.read_buf = BytesMut::new();
         loop {
             self.read_buf.clear();
-            let read = poll_fn(|cx| poll_read(transport, cx, &mut self.read_buf));
+            let read = poll_fn(|cx| transport.poll_read(cx, &mut self.read_buf));
             match tokio::time::timeout_at(deadline, read).await {
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return,
             }
         }
     }
-}
-
-/// One read into `buf`, which holds a buffer only while it has bytes: a spare one is taken
-/// for the read and given back if nothing came, so a socket waiting for input holds none.
-fn poll_read(
-    transport: &Stream,
-    cx: &mut Context<'_>,
-    buf: &mut BytesMut,
-) -> Poll<io::Result<usize>> {
-    if buf.capacity() == 0 {
-        *buf = spare::take(spare::Kind::Read);
-    } else if buf.capacity() - buf.len() < READ_CHUNK / 2 {
-        buf.reserve(READ_CHUNK);
-    }
-    let polled = transport.poll_read(cx, buf);
-    if buf.is_empty() && polled.is_pending() {
-        spare::give_back(spare::Kind::Read, std::mem::take(buf));
-    }
-    polled
 }
 
 /// Runs one handler call: `make` calls the handler (a plain `fn` runs right there), then the

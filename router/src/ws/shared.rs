@@ -9,10 +9,10 @@
 //! [`transport`](crate::ws::transport)).
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use atomic_waker::AtomicWaker;
 use bytes::BytesMut;
@@ -41,15 +41,6 @@ pub(crate) enum Delivery {
     Backpressure(usize),
     /// Not queued: closing, or over the limit.
     Dropped,
-}
-
-/// Which task queued a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Origin {
-    /// A handler of the socket, on its driver's task.
-    Own,
-    /// Another task (a publisher).
-    Other,
 }
 
 /// The outcome of [`SocketShared::push`], before the policy.
@@ -150,36 +141,14 @@ impl SocketShared {
     /// The driver's write: everything queued, until it is all out (`Ready(Ok)`) or the
     /// transport is full (`Pending`, with a wake-up registered in `cx`).
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut writing = lock(&self.writing);
-        loop {
-            if writing.is_empty() && !self.take_into(&mut writing) {
-                break;
-            }
-            let transport = &self.transport;
-            let written =
-                writing.write_with(|bufs| match transport.poll_write_vectored(cx, bufs) {
-                    Poll::Ready(result) => result,
-                    Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
-                });
-            match written {
-                Ok(n) => {
-                    self.wrote(n);
-                    if !writing.is_empty() {
-                        return Poll::Pending;
-                    }
-                    self.unflushed.store(true, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    // Nothing more will be written: forget the queue.
-                    let left = writing.len();
-                    *writing = Queue::default();
-                    self.wrote(left);
-                    self.close();
-                    return Poll::Ready(Err(e));
-                }
-            }
+        let transport = &self.transport;
+        let all_out = self.write_queue(|bufs| match transport.poll_write_vectored(cx, bufs) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        })?;
+        if !all_out {
+            return Poll::Pending;
         }
-        drop(writing);
         if self.unflushed.load(Ordering::Relaxed) {
             std::task::ready!(self.transport.poll_flush(cx))?;
             self.unflushed.store(false, Ordering::Relaxed);
@@ -187,13 +156,44 @@ impl SocketShared {
         Poll::Ready(Ok(()))
     }
 
-    /// The driver's write without waiting: what the transport takes now. `Ok(true)` when
-    /// everything is out. (A wake-up registered here goes nowhere; the driver polls with its
-    /// own waker before it sleeps.)
+    /// The driver's write without waiting, right after a handler: what the transport takes
+    /// now. `Ok(true)` when everything is out; the driver polls with its waker before it
+    /// sleeps, which also flushes a transport that buffers.
     pub(crate) fn flush_now(&self) -> io::Result<bool> {
-        match self.poll_flush(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(result) => result.map(|()| true),
-            Poll::Pending => Ok(false),
+        let all_out = self.write_queue(|bufs| self.transport.write_now(bufs))?;
+        Ok(all_out && !self.unflushed.load(Ordering::Relaxed))
+    }
+
+    /// The driver's writes: everything queued, through `write` (one vectored write,
+    /// `WouldBlock` when the transport is full); whether it all went out. After an error
+    /// nothing more will be written, so the queue is forgotten and the socket closed.
+    fn write_queue(
+        &self,
+        mut write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+    ) -> io::Result<bool> {
+        let mut writing = lock(&self.writing);
+        loop {
+            if writing.is_empty() && !self.take_into(&mut writing) {
+                return Ok(true);
+            }
+            match writing.write_with(&mut write) {
+                Ok(n) => {
+                    self.wrote(n);
+                    if !writing.is_empty() {
+                        return Ok(false);
+                    }
+                    if n > 0 && self.transport.buffers_writes() {
+                        self.unflushed.store(true, Ordering::Relaxed);
+                    }
+                }
+                Err(e) => {
+                    let left = writing.len();
+                    *writing = Queue::default();
+                    self.wrote(left);
+                    self.close();
+                    return Err(e);
+                }
+            }
         }
     }
 
@@ -283,15 +283,15 @@ impl SocketShared {
         Pushed::Queued { len, was_empty }
     }
 
-    /// Queues a data frame and applies the backpressure policy; `compress` asks for
-    /// permessage-deflate where the connection and route allow it. An early write that
-    /// fails by the socket's own handler is returned for the driver to act on.
+    /// Queues a data frame sent by the socket's own handler and applies the backpressure
+    /// policy; `compress` asks for permessage-deflate where the connection and route allow
+    /// it. An early write that failed is returned for the driver to act on.
+    #[inline]
     pub(crate) fn send(
         &self,
         opcode: OpCode,
         payload: Payload<'_>,
         compress: bool,
-        origin: Origin,
     ) -> (Delivery, Option<io::Error>) {
         let compressed = match payload.message_bytes() {
             Some(bytes) if compress => self.push_compressed(opcode, bytes),
@@ -301,7 +301,9 @@ impl SocketShared {
             Some(pushed) => pushed,
             None => self.push(opcode, payload, false),
         };
-        self.settle(pushed, origin)
+        let mut error = None;
+        let delivery = self.settle(pushed, false, || error = self.flush_now().err());
+        (delivery, error)
     }
 
     /// Queues a frame published to a topic (encoded once, shared by every subscriber);
@@ -309,8 +311,10 @@ impl SocketShared {
     pub(crate) fn deliver(&self, published: &Published, wire_len: usize) -> Delivery {
         // The opcode is already in the encoded frame.
         let payload = Payload::Published(published, wire_len);
-        self.settle(self.push(OpCode::Binary, payload, false), Origin::Other)
-            .0
+        // Unless the driver is writing this very moment.
+        self.settle(self.push(OpCode::Binary, payload, false), true, || {
+            self.try_flush();
+        })
     }
 
     /// Compresses a published message with this connection's own compressor and queues it
@@ -322,7 +326,7 @@ impl SocketShared {
         plain: &Published,
     ) -> Delivery {
         match self.push_compressed(opcode, payload) {
-            Some(pushed) => self.settle(pushed, Origin::Other).0,
+            Some(pushed) => self.settle(pushed, true, || self.try_flush()),
             None => self.deliver(plain, payload.len()),
         }
     }
@@ -330,42 +334,43 @@ impl SocketShared {
     /// The backpressure policy, the same for a send and a publish: a queue at the limit
     /// asks for `drain`; a frame refused at the limit asks the driver to close with `1008`
     /// when the route says so; a queue past [`FLUSH_THRESHOLD`] is written at once by
-    /// whoever grew it; a publisher wakes a driver that had nothing queued.
-    fn settle(&self, pushed: Pushed, origin: Origin) -> (Delivery, Option<io::Error>) {
-        let limit = self.options.backpressure_limit;
+    /// whoever grew it (`write_early`); a publisher (`from_other_task`) wakes a driver that
+    /// had nothing queued, or that must close. Inlined into its two callers, so each keeps
+    /// only its own branches.
+    #[inline]
+    fn settle(
+        &self,
+        pushed: Pushed,
+        from_other_task: bool,
+        write_early: impl FnOnce(),
+    ) -> Delivery {
         match pushed {
             Pushed::Queued { len, was_empty } => {
-                if was_empty && origin == Origin::Other {
+                if was_empty && from_other_task {
                     self.wake();
                 }
-                let mut error = None;
                 if self.buffered() >= FLUSH_THRESHOLD {
-                    match origin {
-                        Origin::Own => error = self.flush_now().err(),
-                        // Unless the driver is writing this very moment.
-                        Origin::Other => self.try_flush(),
-                    }
+                    write_early();
                 }
                 // Measured after any early write: what the transport took no longer counts.
-                let delivery = if self.buffered() >= limit {
+                if self.buffered() >= self.options.backpressure_limit {
                     self.wants_drain.store(true, Ordering::Relaxed);
                     Delivery::Backpressure(len)
                 } else {
                     Delivery::Sent(len)
-                };
-                (delivery, error)
+                }
             }
             Pushed::OverLimit => {
                 self.wants_drain.store(true, Ordering::Relaxed);
                 if self.options.close_on_backpressure_limit {
                     self.close_requested.store(true, Ordering::Release);
-                    if origin == Origin::Other {
+                    if from_other_task {
                         self.wake();
                     }
                 }
-                (Delivery::Dropped, None)
+                Delivery::Dropped
             }
-            Pushed::Refused => (Delivery::Dropped, None),
+            Pushed::Refused => Delivery::Dropped,
         }
     }
 

@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use crate::ws::frame::{self, OpCode};
 use crate::ws::pubsub::Slot;
 use crate::ws::queue::Payload;
-use crate::ws::shared::{Delivery, Origin, SocketShared};
+use crate::ws::shared::{Delivery, SocketShared};
 use crate::ws::{Message, PublishResult, TopicError};
 use crate::{Addr, Server};
 
@@ -435,10 +435,7 @@ impl<T> WebSocket<T> {
         if self.conn.state != ReadyState::Open {
             return SendStatus::Dropped;
         }
-        let (delivery, error) = self
-            .conn
-            .shared
-            .send(opcode, payload, compress, Origin::Own);
+        let (delivery, error) = self.conn.shared.send(opcode, payload, compress);
         if let Some(e) = error {
             self.conn.write_error.get_or_insert(e);
         }

@@ -20,18 +20,33 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::{pin, Pin};
 use std::sync::Mutex;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::sync::lock;
+use crate::ws::spare;
+
+/// The read buffer's growth when less than half of it is left.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// Gives an empty read buffer this thread's spare, and a nearly full one more room.
+fn ensure_room(buf: &mut BytesMut) {
+    if buf.capacity() == 0 {
+        *buf = spare::take(spare::Kind::Read);
+    } else if buf.capacity() - buf.len() < READ_CHUNK / 2 {
+        buf.reserve(READ_CHUNK);
+    }
+}
 
 /// A connection's byte stream, shared by its driver and the tasks that publish to it.
 pub(crate) trait Transport: Send + Sync + 'static {
-    /// Reads into `buf`'s spare capacity (which the caller has made non-zero). `Ok(0)` is
-    /// the end of the stream.
+    /// Reads into `buf`, which holds memory only while it holds bytes: an empty one gets this
+    /// thread's spare buffer (see [`spare`](crate::ws::spare)) when there is something to read,
+    /// and gives it back when nothing came, so a socket waiting for input holds no buffer.
+    /// `Ok(0)` is the end of the stream.
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>>;
 
     /// Writes some of `bufs`; the driver's task only.
@@ -40,6 +55,22 @@ pub(crate) trait Transport: Send + Sync + 'static {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>>;
+
+    /// The driver's write when it has no waker at hand (right after a handler): what the
+    /// stream takes now, `WouldBlock` if nothing; the driver polls with its waker before it
+    /// sleeps.
+    fn write_now(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.poll_write_vectored(&mut Context::from_waker(Waker::noop()), bufs) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    /// True when written bytes may wait inside the stream (a TLS record) until
+    /// [`poll_flush`](Self::poll_flush).
+    fn buffers_writes(&self) -> bool {
+        false
+    }
 
     /// Pushes out what the stream buffers itself (a TLS record); the driver's task only.
     fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -69,7 +100,9 @@ macro_rules! readiness_transport {
                 buf: &mut BytesMut,
             ) -> Poll<io::Result<usize>> {
                 loop {
+                    // Readiness first: a socket with nothing to read takes no buffer.
                     ready!(self.poll_read_ready(cx))?;
+                    ensure_room(buf);
                     // A read that does not fill the space offered drained the socket, so
                     // readiness is cleared on the spot: the next wait goes straight to the
                     // reactor instead of costing a `read` that only returns `EAGAIN`.
@@ -109,6 +142,10 @@ macro_rules! readiness_transport {
             }
 
             fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                <$stream>::try_write_vectored(self, bufs)
+            }
+
+            fn write_now(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
                 <$stream>::try_write_vectored(self, bufs)
             }
 
@@ -168,6 +205,14 @@ impl Transport for Stream {
         each!(self, s => Transport::poll_write_vectored(s, cx, bufs))
     }
 
+    fn write_now(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        each!(self, s => Transport::write_now(s, bufs))
+    }
+
+    fn buffers_writes(&self) -> bool {
+        matches!(self, Stream::Other(boxed) if boxed.buffers_writes())
+    }
+
     fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         each!(self, s => Transport::poll_flush(s, cx))
     }
@@ -195,9 +240,19 @@ where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        // No readiness to ask first: offer a buffer, and give it back if nothing came.
+        ensure_room(buf);
         let mut stream = lock(&self.0);
         // `read_buf` is stateless between polls: a fresh one per poll is one `poll_read`.
-        pin!(stream.read_buf(buf)).poll(cx)
+        let polled = pin!(stream.read_buf(buf)).poll(cx);
+        if polled.is_pending() && buf.is_empty() {
+            spare::give_back(spare::Kind::Read, std::mem::take(buf));
+        }
+        polled
+    }
+
+    fn buffers_writes(&self) -> bool {
+        true
     }
 
     fn poll_write_vectored(
