@@ -32,6 +32,14 @@ use crate::ws::spare;
 /// The read buffer's growth when less than half of it is left.
 const READ_CHUNK: usize = 8 * 1024;
 
+/// Returns an empty read buffer's memory to this thread's spare: a socket waiting for input
+/// holds none.
+fn give_back_if_empty(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > 0 {
+        spare::give_back(spare::Kind::Read, std::mem::take(buf));
+    }
+}
+
 /// Gives an empty read buffer this thread's spare, and a nearly full one more room.
 fn ensure_room(buf: &mut BytesMut) {
     if buf.capacity() == 0 {
@@ -100,8 +108,12 @@ macro_rules! readiness_transport {
                 buf: &mut BytesMut,
             ) -> Poll<io::Result<usize>> {
                 loop {
-                    // Readiness first: a socket with nothing to read takes no buffer.
-                    ready!(self.poll_read_ready(cx))?;
+                    // Readiness first: a socket with nothing to read takes no buffer (and
+                    // gives back the one it took when readiness turned out to be stale).
+                    if self.poll_read_ready(cx)?.is_pending() {
+                        give_back_if_empty(buf);
+                        return Poll::Pending;
+                    }
                     ensure_room(buf);
                     // A read that does not fill the space offered drained the socket, so
                     // readiness is cleared on the spot: the next wait goes straight to the
@@ -245,8 +257,8 @@ where
         let mut stream = lock(&self.0);
         // `read_buf` is stateless between polls: a fresh one per poll is one `poll_read`.
         let polled = pin!(stream.read_buf(buf)).poll(cx);
-        if polled.is_pending() && buf.is_empty() {
-            spare::give_back(spare::Kind::Read, std::mem::take(buf));
+        if polled.is_pending() {
+            give_back_if_empty(buf);
         }
         polled
     }
