@@ -24,7 +24,8 @@
 //! with 100k subscribers that map was ~2 MB, and its two probes per unsubscribe (find the
 //! leaver, re-place the moved one) missed the cache, so leaving cost ~2.5× what it did at 1k.
 //! A free slot holds the next free one; the table keeps a slot for each subscriber the topic
-//! had at its busiest (less the last ones freed), until the topic dies.
+//! had at its busiest (less the last ones freed), until the topic dies. The list and its slot table live in
+//! [`subscribers`].
 //!
 //! A topic whose last subscriber leaves is marked dead under its write lock, then removed
 //! from the map (if the map still holds that very topic). A subscribe that meets a dead topic
@@ -54,6 +55,8 @@
 //! [`LOGGED_FRAME_LIMIT`] skip the log: they are encoded once into their own buffer, which
 //! every subscriber shares without a copy.
 
+mod subscribers;
+
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fmt;
@@ -64,6 +67,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use bytes::{Bytes, BytesMut};
 
+pub(crate) use self::subscribers::Slot;
+use self::subscribers::Subscribers;
 use crate::sync::{lock, read, write};
 use crate::ws::deflate::codec;
 use crate::ws::frame::{self, OpCode};
@@ -236,95 +241,6 @@ struct Topic {
     log: Mutex<Arc<TopicLog>>,
 }
 
-/// Where a subscriber is in its topic: handed out by [`Hub::subscribe`], kept by the socket,
-/// and given back to [`Hub::unsubscribe`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Slot(u32);
-
-/// The end of [`Subscribers::free`]'s list.
-const NO_SLOT: u32 = u32::MAX;
-
-/// A subscriber and its slot.
-struct Member {
-    socket: Arc<SocketShared>,
-    slot: u32,
-}
-
-/// A topic's subscribers: dense, for the fan-out, and where each slot's subscriber is, for
-/// leaving.
-struct Subscribers {
-    members: Vec<Member>,
-    /// From a slot to its subscriber's index in `members`; a free slot holds the next free
-    /// slot instead (or [`NO_SLOT`]).
-    slots: Vec<u32>,
-    /// The first free slot, or [`NO_SLOT`]. Every free slot is below `slots.len()`.
-    free: u32,
-}
-
-impl Default for Subscribers {
-    fn default() -> Self {
-        Subscribers {
-            members: Vec::new(),
-            slots: Vec::new(),
-            free: NO_SLOT,
-        }
-    }
-}
-
-impl Subscribers {
-    /// Adds `socket` (which is not here already) and returns its slot.
-    fn insert(&mut self, socket: &Arc<SocketShared>) -> Slot {
-        let place = u32::try_from(self.members.len()).expect("fewer than 2^32 subscribers");
-        let slot = if self.free == NO_SLOT {
-            let slot = u32::try_from(self.slots.len()).expect("fewer than 2^32 subscribers");
-            assert!(slot != NO_SLOT, "fewer than 2^32 subscribers");
-            self.slots.push(place);
-            slot
-        } else {
-            let slot = self.free;
-            self.free = std::mem::replace(&mut self.slots[slot as usize], place);
-            slot
-        };
-        self.members.push(Member {
-            socket: Arc::clone(socket),
-            slot,
-        });
-        Slot(slot)
-    }
-
-    /// Removes `socket` from `slot` and returns it (for the caller to drop after the lock);
-    /// `None` if it is not there. The last subscriber takes its place.
-    fn remove(&mut self, socket: &Arc<SocketShared>, slot: Slot) -> Option<Arc<SocketShared>> {
-        let Slot(slot) = slot;
-        let place = *self.slots.get(slot as usize)? as usize;
-        // A free slot holds no place, but its next-free link may look like one: the member
-        // there must name this slot and be this socket.
-        let member = self.members.get(place)?;
-        if member.slot != slot || !Arc::ptr_eq(&member.socket, socket) {
-            return None;
-        }
-        let gone = self.members.swap_remove(place);
-        if let Some(moved) = self.members.get(place) {
-            // `place` came from a `u32`.
-            self.slots[moved.slot as usize] = place as u32;
-        }
-        if slot as usize + 1 == self.slots.len() {
-            // Every free slot is below this one, so below the new length too.
-            self.slots.pop();
-        } else {
-            self.slots[slot as usize] = self.free;
-            self.free = slot;
-        }
-        // Give back what a crowd left behind, halving at a quarter full: amortized O(1).
-        if self.members.capacity() > 64 && self.members.len() < self.members.capacity() / 4 {
-            let half = self.members.capacity() / 2;
-            self.members.shrink_to(half);
-            self.slots.shrink_to(half);
-        }
-        Some(gone.socket)
-    }
-}
-
 impl Topic {
     /// True while the topic has subscribers.
     fn is_live(&self) -> bool {
@@ -422,9 +338,7 @@ impl Hub {
                 continue;
             }
             let slot = subscribers.insert(socket);
-            found
-                .len
-                .store(subscribers.members.len(), Ordering::Release);
+            found.len.store(subscribers.len(), Ordering::Release);
             return slot;
         }
     }
@@ -441,7 +355,7 @@ impl Hub {
         let Some(gone) = subscribers.remove(socket, slot) else {
             return false;
         };
-        let left = subscribers.members.len();
+        let left = subscribers.len();
         found.len.store(left, Ordering::Release);
         if left == 0 {
             found.dead.store(true, Ordering::Release);
@@ -503,7 +417,7 @@ impl Hub {
             .then(|| encode(opcode, payload));
         // Other publishes to this topic fan out alongside; subscribe and unsubscribe wait.
         let subscribers = read(&topic.subscribers);
-        if subscribers.members.is_empty() {
+        if subscribers.is_empty() {
             return PublishResult::default();
         }
         let published = match whole {
@@ -513,8 +427,7 @@ impl Hub {
                 Published::Logged(log, range)
             }
         };
-        let recipients = (subscribers.members.iter())
-            .map(|member| &member.socket)
+        let recipients = (subscribers.sockets())
             .filter(|socket| !except.is_some_and(|e| Arc::ptr_eq(e, socket)));
         let mut result = PublishResult::default();
         if !compress {
@@ -648,24 +561,10 @@ mod tests {
             return Vec::new();
         };
         let subscribers = read(&found.subscribers);
-        let mut free = vec![false; subscribers.slots.len()];
-        let mut next = subscribers.free;
-        while next != NO_SLOT {
-            assert!(!std::mem::replace(&mut free[next as usize], true), "a loop");
-            next = subscribers.slots[next as usize];
-        }
-        for (i, member) in subscribers.members.iter().enumerate() {
-            let slot = member.slot as usize;
-            assert!(!free[slot], "slot {slot} of {i} is free");
-            assert_eq!(subscribers.slots[slot] as usize, i, "place of slot {slot}");
-        }
-        let used = free.iter().filter(|free| !**free).count();
-        assert_eq!(used, subscribers.members.len(), "every other slot is free");
-        assert_eq!(found.len.load(Ordering::Relaxed), subscribers.members.len());
-        assert_eq!(hub.subscriber_count(topic), subscribers.members.len());
-        (subscribers.members.iter())
-            .map(|member| Arc::clone(&member.socket))
-            .collect()
+        subscribers.check();
+        assert_eq!(found.len.load(Ordering::Relaxed), subscribers.len());
+        assert_eq!(hub.subscriber_count(topic), subscribers.len());
+        subscribers.sockets().cloned().collect()
     }
 
     fn same(a: &[Arc<SocketShared>], b: &[&Member]) -> bool {
@@ -801,9 +700,7 @@ mod tests {
             assert!(s.leave(&hub, "room"));
         }
         assert_eq!(members(&hub, "room").len(), 10);
-        let capacity = read(&hub.find("room").unwrap().subscribers)
-            .members
-            .capacity();
+        let capacity = read(&hub.find("room").unwrap().subscribers).capacity();
         assert!(capacity < 100, "capacity {capacity}");
     }
 
@@ -849,7 +746,7 @@ mod tests {
         assert!(!Arc::ptr_eq(&fresh, &dead));
         assert!(same(&members(&hub, "room"), &[&b]));
         assert_eq!(
-            read(&dead.subscribers).members.len(),
+            read(&dead.subscribers).len(),
             0,
             "nobody joined the dead one"
         );
