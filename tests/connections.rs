@@ -480,3 +480,17 @@ async fn serve_binds_every_interface_and_returns_once_stopped() {
         .expect("serve() returns Ok");
     assert_not_served(target).await;
 }
+
+#[tokio::test]
+async fn a_unix_socket_that_cannot_be_bound_is_an_error_naming_its_path() {
+    let path = std::env::temp_dir()
+        .join(format!("hyperbun-no-such-dir-{}", std::process::id()))
+        .join("app.sock");
+    let err = hyperbun::router![peer]
+        .listen_unix(&path)
+        .expect_err("the directory does not exist");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "the error names the path: {err}"
+    );
+}

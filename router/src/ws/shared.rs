@@ -169,30 +169,37 @@ impl SocketShared {
     /// nothing more will be written, so the queue is forgotten and the socket closed.
     fn write_queue(
         &self,
-        mut write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+        write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
     ) -> io::Result<bool> {
         let mut writing = lock(&self.writing);
+        let written = self.write_all(&mut writing, write);
+        if written.is_err() {
+            let left = writing.len();
+            *writing = Queue::default();
+            self.wrote(left);
+            self.close();
+        }
+        written
+    }
+
+    /// Writes `writing`, then whatever is queued behind it, until the transport is full
+    /// (`Ok(false)`) or everything is out (`Ok(true)`). The caller holds the write lock.
+    fn write_all(
+        &self,
+        writing: &mut Queue,
+        mut write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+    ) -> io::Result<bool> {
         loop {
-            if writing.is_empty() && !self.take_into(&mut writing) {
+            if writing.is_empty() && !self.take_into(writing) {
                 return Ok(true);
             }
-            match writing.write_with(&mut write) {
-                Ok(n) => {
-                    self.wrote(n);
-                    if !writing.is_empty() {
-                        return Ok(false);
-                    }
-                    if n > 0 && self.transport.buffers_writes() {
-                        self.unflushed.store(true, Ordering::Relaxed);
-                    }
-                }
-                Err(e) => {
-                    let left = writing.len();
-                    *writing = Queue::default();
-                    self.wrote(left);
-                    self.close();
-                    return Err(e);
-                }
+            let n = writing.write_with(&mut write)?;
+            self.wrote(n);
+            if !writing.is_empty() {
+                return Ok(false);
+            }
+            if n > 0 && self.transport.buffers_writes() {
+                self.unflushed.store(true, Ordering::Relaxed);
             }
         }
     }
@@ -207,18 +214,7 @@ impl SocketShared {
     /// own next write or read.
     fn try_flush(&self) {
         if let Ok(mut writing) = self.writing.try_lock() {
-            loop {
-                if writing.is_empty() && !self.take_into(&mut writing) {
-                    return;
-                }
-                match writing.write_with(|bufs| self.transport.try_write_vectored(bufs)) {
-                    Ok(n) => self.wrote(n),
-                    Err(_) => return,
-                }
-                if !writing.is_empty() {
-                    return;
-                }
-            }
+            let _ = self.write_all(&mut writing, |bufs| self.transport.try_write_vectored(bufs));
         }
     }
 
