@@ -23,6 +23,11 @@ pub struct ServerConfig {
     pub(crate) keep_alive: bool,
     pub(crate) shutdown_grace: Duration,
     pub(crate) max_topic_length: usize,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_request_header_size: usize,
+    pub(crate) http2: bool,
+    pub(crate) http2_max_concurrent_streams: u32,
+    pub(crate) reuse_port: bool,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +38,11 @@ impl Default for ServerConfig {
             keep_alive: true,
             shutdown_grace: Duration::from_secs(30),
             max_topic_length: 4096,
+            max_connections: None,
+            max_request_header_size: 16 * 1024,
+            http2: true,
+            http2_max_concurrent_streams: 100,
+            reuse_port: false,
         }
     }
 }
@@ -88,6 +98,66 @@ impl ServerConfig {
         self.max_topic_length = bytes;
         self
     }
+
+    /// The most connections the server keeps open at once, or `None` for no limit.
+    /// Default: **`None`** (Bun has no limit). A connection counts from the moment it is
+    /// accepted until its transport closes: an HTTP/1.1 connection that became a WebSocket
+    /// counts until the socket closes; an HTTP/2 connection counts once however many streams
+    /// (requests, WebSockets) it carries, which
+    /// [`http2_max_concurrent_streams`](Self::http2_max_concurrent_streams) bounds.
+    ///
+    /// Beyond the limit, a new connection is still accepted, but only to be told
+    /// `503 Service Unavailable` with `Retry-After: 1` for each of its requests (upgrades
+    /// included) and closed; the connections already open keep working.
+    #[must_use]
+    pub fn max_connections(mut self, limit: Option<usize>) -> Self {
+        self.max_connections = limit;
+        self
+    }
+
+    /// The largest request head (request line and headers), in bytes. Default: **16 KiB**
+    /// (Node's `maxHeaderSize`). A larger head is answered
+    /// `431 Request Header Fields Too Large` on HTTP/1.1; on HTTP/2 it is the
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE` the server announces, and a larger header list is
+    /// refused the same way. Values below 8 KiB are raised to 8 KiB (the smallest read buffer
+    /// hyper works with).
+    #[must_use]
+    pub fn max_request_header_size(mut self, bytes: usize) -> Self {
+        self.max_request_header_size = bytes;
+        self
+    }
+
+    /// Whether HTTP/2 is served next to HTTP/1.1: negotiated by ALPN (`h2`) on TLS, and by
+    /// prior knowledge (the client opens with HTTP/2's connection preface, as
+    /// `curl --http2-prior-knowledge` does) on cleartext. WebSockets work over HTTP/2 too
+    /// (RFC 8441). Default: **true**.
+    #[must_use]
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
+
+    /// How many streams (requests and WebSockets) one HTTP/2 connection may have open at
+    /// once. Default: **100** (what RFC 9113 recommends as the least a server should allow).
+    /// Each stream may hold up to 256 KiB of data the server has not read yet; the
+    /// connection's window is that times this, so a stream whose handler is slow never
+    /// stalls the others on its connection.
+    #[must_use]
+    pub fn http2_max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.http2_max_concurrent_streams = streams;
+        self
+    }
+
+    /// Binds with `SO_REUSEPORT` (Bun's `reusePort`), so several processes on one machine
+    /// can serve the same port and the kernel spreads new connections among them. Applies to
+    /// [`serve`](crate::Router::serve), [`bind`](crate::Router::bind) and their TLS
+    /// variants, not to a listener bound by the caller. Default: **false** (a second server
+    /// on a taken port fails to start).
+    #[must_use]
+    pub fn reuse_port(mut self, enabled: bool) -> Self {
+        self.reuse_port = enabled;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -103,5 +173,10 @@ mod tests {
         assert!(config.keep_alive);
         assert_eq!(config.shutdown_grace, Duration::from_secs(30));
         assert_eq!(config.max_topic_length, 4096);
+        assert_eq!(config.max_connections, None);
+        assert_eq!(config.max_request_header_size, 16 * 1024);
+        assert!(config.http2);
+        assert_eq!(config.http2_max_concurrent_streams, 100);
+        assert!(!config.reuse_port);
     }
 }

@@ -24,6 +24,7 @@ pub mod __private {
     pub use crate::private::*;
 }
 mod panic;
+mod replay;
 mod private;
 mod sync;
 

@@ -16,7 +16,8 @@ use hyper::body::Incoming;
 use crate::panic::panic_message;
 use crate::rejection::body_error;
 use crate::routing::{Lookup, RequestContext, ResponseFuture, RouteDef, RouteTable};
-use crate::ws::upgrade::PeerAddr;
+use crate::ws::upgrade::UpgradeFrom;
+use super::Connection;
 use crate::{Addr, Body, BodyError, BodyRejection, IntoResponse, Response, Server};
 
 /// The hyper service for one connection.
@@ -24,7 +25,11 @@ pub(crate) struct ConnService {
     pub(crate) table: Arc<RouteTable>,
     pub(crate) server: Server,
     pub(crate) remote_addr: Addr,
+    /// Travels with upgrade requests, so the socket keeps the connection's slot.
+    pub(crate) connection: Arc<Connection>,
     pub(crate) body_limit: usize,
+    /// Accepted past `max_connections`: every request is told `503`.
+    pub(crate) over_capacity: bool,
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for ConnService {
@@ -33,7 +38,18 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
     type Future = Dispatch;
 
     fn call(&self, req: http::Request<Incoming>) -> Dispatch {
-        let (route, params, head) = match self.table.lookup(req.method(), req.uri().path()) {
+        if self.over_capacity {
+            return Dispatch::ready(over_capacity(req.version()));
+        }
+        let websocket_over_h2 = is_websocket_connect(&req);
+        let method = if websocket_over_h2 {
+            // RFC 8441: an HTTP/2 WebSocket is an extended CONNECT to the socket's path; the
+            // table lists socket routes under GET, as HTTP/1.1 upgrades them.
+            &http::Method::GET
+        } else {
+            req.method()
+        };
+        let (route, params, head) = match self.table.lookup(method, req.uri().path()) {
             Lookup::Found {
                 route,
                 params,
@@ -60,10 +76,10 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
             return Dispatch::ready(BodyRejection::new(status, message).into_response());
         }
         let mut req = req.map(|body| Body::incoming(body, limit));
-        if req.headers().contains_key(header::UPGRADE) {
-            // For `Server::upgrade`, which sees only the request.
+        if websocket_over_h2 || req.headers().contains_key(header::UPGRADE) {
+            // For the socket: its peer, and the connection it keeps while it lives.
             req.extensions_mut()
-                .insert(PeerAddr(self.remote_addr.clone()));
+                .insert(UpgradeFrom(Arc::clone(&self.connection)));
         }
         let cx = RequestContext {
             params,
@@ -77,6 +93,31 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
             head,
         }
     }
+}
+
+/// An extended CONNECT with `:protocol = websocket` (RFC 8441).
+fn is_websocket_connect<B>(req: &http::Request<B>) -> bool {
+    req.method() == http::Method::CONNECT
+        && req
+            .extensions()
+            .get::<hyper::ext::Protocol>()
+            .is_some_and(|protocol| protocol.as_str().eq_ignore_ascii_case("websocket"))
+}
+
+/// The answer to every request on a connection accepted past `max_connections`; on
+/// HTTP/1.1 it also ends the connection.
+fn over_capacity(version: http::Version) -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service Unavailable: server capacity reached",
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    if version < http::Version::HTTP_2 {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 fn declared_length<B>(req: &http::Request<B>) -> Option<u64> {

@@ -1,22 +1,18 @@
-//! Serving a [`Router`]: binding TCP ports and Unix sockets, the accept loop, and each
-//! connection's task (HTTP/1.1 through hyper, graceful shutdown, the abort at the end of the
-//! grace period). What a request does once it arrives is [`dispatch`](super::dispatch).
+//! Serving a [`Router`]: the ways to start a server (a port, a listener, a Unix socket,
+//! each with or without TLS) and the binding they need. The accept loop is
+//! [`accept`](super::accept); a connection's life is [`conn`](super::conn).
 
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::net::SocketAddr;
+
 use tokio::net::{TcpListener, ToSocketAddrs, UnixListener};
-use tokio::sync::watch;
 
-use super::dispatch::ConnService;
-use super::Phase;
-use crate::routing::RouteTable;
-use crate::{Addr, Router, Server, ServerConfig};
+use super::accept::{AcceptLoop, Listener};
+use super::conn::Protocols;
+use crate::{Addr, Router, Server};
 
 impl Router {
     /// Binds `0.0.0.0:port` (every IPv4 interface, like Bun's `port` option) and serves until
@@ -53,7 +49,7 @@ impl Router {
     ///
     /// Fails if the address cannot be bound.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = self.bind_listener(addr).await?;
         self.listen(listener)
     }
 
@@ -86,6 +82,71 @@ impl Router {
     pub fn listen(self, listener: TcpListener) -> io::Result<Server> {
         let local_addr = Addr::Tcp(listener.local_addr()?);
         Ok(self.start(Listener::Tcp(listener), local_addr))
+    }
+
+    /// Binds `0.0.0.0:port` and serves HTTPS and WSS on it until the server is
+    /// [stopped](Server::stop), like [`serve`](Self::serve) with Bun's `tls` option. ALPN
+    /// offers HTTP/2 (`h2`, unless [`ServerConfig::http2`](crate::ServerConfig::http2) is off)
+    /// and HTTP/1.1; WebSockets work over both. Keep a clone of `tls` to
+    /// [reload](crate::TlsConfig::reload_from_pem_files) its certificate while the server runs.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the port cannot be bound. (A certificate or key that cannot be loaded has
+    /// already failed when the [`TlsConfig`](crate::TlsConfig) was made, naming the file.)
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::TlsConfig;
+    ///
+    /// #[get("/")]
+    /// async fn index() -> &'static str {
+    ///     "Hello over TLS"
+    /// }
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> std::io::Result<()> {
+    ///     let tls = TlsConfig::from_pem_files("cert.pem", "key.pem")?;
+    ///     hyperbun::router![index].serve_tls(8443, tls).await
+    /// }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub async fn serve_tls(self, port: u16, tls: crate::TlsConfig) -> io::Result<()> {
+        let server = self.bind_tls(("0.0.0.0", port), tls).await?;
+        server.stopped().await;
+        Ok(())
+    }
+
+    /// Binds `addr` and serves HTTPS and WSS in the background, as
+    /// [`serve_tls`](Self::serve_tls) does; returns the [`Server`] handle.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the address cannot be bound.
+    #[cfg(feature = "tls")]
+    pub async fn bind_tls(
+        self,
+        addr: impl ToSocketAddrs,
+        tls: crate::TlsConfig,
+    ) -> io::Result<Server> {
+        let listener = self.bind_listener(addr).await?;
+        self.listen_tls(listener, tls)
+    }
+
+    /// Serves HTTPS and WSS on an already bound listener in the background, as
+    /// [`serve_tls`](Self::serve_tls) does; returns the [`Server`] handle. Must be called
+    /// inside a tokio runtime. Each connection's TLS handshake runs in the connection's own
+    /// task, bounded by [`header_read_timeout`](crate::ServerConfig::header_read_timeout).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the listener's local address cannot be read.
+    #[cfg(feature = "tls")]
+    pub fn listen_tls(self, listener: TcpListener, tls: crate::TlsConfig) -> io::Result<Server> {
+        let local_addr = Addr::Tcp(listener.local_addr()?);
+        Ok(self.start(Listener::Tls(listener, tls), local_addr))
     }
 
     /// Binds a Unix domain socket at `path` and serves until the server is
@@ -150,10 +211,9 @@ impl Router {
     fn start(self, listener: Listener, local_addr: Addr) -> Server {
         let server = Server::new(local_addr.clone(), &self.config);
         tracing::info!(target: "hyperbun::server", %local_addr, routes = self.table.routes().len(), "listening");
-        let http = http1_builder(&self.config);
         let accept = AcceptLoop {
             listener,
-            http,
+            protocols: Arc::new(Protocols::new(&self.config)),
             table: self.table,
             config: self.config,
             stop: server.stop_receiver(),
@@ -162,121 +222,34 @@ impl Router {
         tokio::spawn(accept.run());
         server
     }
-}
 
-/// What the server accepts connections on.
-enum Listener {
-    Tcp(TcpListener),
-    Unix(UnixListener),
-}
-
-fn http1_builder(config: &ServerConfig) -> Arc<http1::Builder> {
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
-        .keep_alive(config.keep_alive);
-    Arc::new(http)
-}
-
-struct AcceptLoop {
-    listener: Listener,
-    http: Arc<http1::Builder>,
-    table: Arc<RouteTable>,
-    config: ServerConfig,
-    server: Server,
-    stop: watch::Receiver<Phase>,
-}
-
-impl AcceptLoop {
-    async fn run(mut self) {
-        loop {
-            let accepted = tokio::select! {
-                biased;
-                _ = self.stop.wait_for(|phase| *phase != Phase::Running) => break,
-                accepted = accept(&self.listener) => accepted,
-            };
-            match accepted {
-                Ok(Accepted::Tcp(stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    self.spawn_connection(stream, Addr::Tcp(peer));
-                }
-                Ok(Accepted::Unix(stream, peer)) => self.spawn_connection(stream, peer),
-                Err(e) => {
-                    // Out of file descriptors and similar: back off instead of spinning.
-                    tracing::warn!(target: "hyperbun::server", "accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+    /// Binds a TCP listener as [`ServerConfig::reuse_port`] says.
+    async fn bind_listener(&self, addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        if !self.config.reuse_port {
+            return TcpListener::bind(addr).await;
+        }
+        let mut last = None;
+        for addr in tokio::net::lookup_host(addr).await? {
+            match bind_reuse_port(addr) {
+                Ok(listener) => return Ok(listener),
+                Err(e) => last = Some(e),
             }
         }
-        if let Listener::Unix(listener) = &self.listener {
-            if let Some(path) = listener
-                .local_addr()
-                .ok()
-                .as_ref()
-                .and_then(|a| a.as_pathname())
-            {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-        drop(self.listener);
-        tracing::info!(target: "hyperbun::server", local_addr = %self.server.local_addr(), "stopped accepting; finishing in-flight requests");
-    }
-
-    fn spawn_connection<IO>(&self, stream: IO, peer: Addr)
-    where
-        IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-    {
-        let service = ConnService {
-            table: Arc::clone(&self.table),
-            server: self.server.clone(),
-            remote_addr: peer.clone(),
-            body_limit: self.config.max_request_body_size,
-        };
-        let http = Arc::clone(&self.http);
-        let mut stop = self.stop.clone();
-        tokio::spawn(async move {
-            let conn = http
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            let finished = tokio::select! {
-                result = conn.as_mut() => Some(result),
-                _ = stop.wait_for(|phase| *phase != Phase::Running) => None,
-            };
-            let result = match finished {
-                Some(result) => result,
-                None => {
-                    conn.as_mut().graceful_shutdown();
-                    tokio::select! {
-                        result = conn.as_mut() => result,
-                        // The grace period is over: the request in flight is dropped.
-                        _ = stop.wait_for(|phase| *phase == Phase::Aborting) => Ok(()),
-                    }
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(target: "hyperbun::server", %peer, "connection ended with an error: {e}");
-            }
-            drop(stop);
-        });
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")
+        }))
     }
 }
 
-/// An accepted connection and its peer.
-enum Accepted {
-    Tcp(tokio::net::TcpStream, std::net::SocketAddr),
-    Unix(tokio::net::UnixStream, Addr),
-}
-
-async fn accept(listener: &Listener) -> io::Result<Accepted> {
-    match listener {
-        Listener::Tcp(listener) => {
-            let (stream, peer) = listener.accept().await?;
-            Ok(Accepted::Tcp(stream, peer))
-        }
-        Listener::Unix(listener) => {
-            let (stream, peer) = listener.accept().await?;
-            Ok(Accepted::Unix(stream, Addr::from_unix(&peer)))
-        }
-    }
+/// A listener with `SO_REUSEPORT` (and `SO_REUSEADDR`, as tokio's `bind` sets), so other
+/// processes that set it too can bind the same port.
+fn bind_reuse_port(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
 }

@@ -3,12 +3,18 @@
 //!
 //! | module | what lives there |
 //! |---|---|
-//! | `listen` | binding TCP and Unix sockets, the accept loop, each connection's task |
+//! | `listen` | the ways to start: a port, a listener, a Unix socket, with or without TLS; `reuse_port` |
+//! | `tls` | `TlsConfig`: certificates, ALPN, reloading |
+//! | `accept` | the accept loop, `max_connections`, backing off when out of descriptors |
+//! | `conn` | one connection's task: TLS handshake or HTTP/2 preface, hyper's HTTP/1.1 or HTTP/2, graceful stop |
 //! | `dispatch` | the per-connection hyper service: lookup, 404/405/OPTIONS, handlers with panics caught |
 //!
-//! Imports run one way: `listen` → `dispatch` → routing and `ws`; `ws` reaches back only for
-//! this handle, which knows the registry and the hub but no connection.
+//! Imports run one way: `listen` → `accept` → `conn` → `dispatch` → routing and `ws`; `ws`
+//! reaches back only for this handle, which knows the registry and the hub, and for
+//! [`Connection`], which an upgraded socket keeps while it lives.
 
+mod accept;
+mod conn;
 mod dispatch;
 mod listen;
 
@@ -295,6 +301,16 @@ impl Server {
             _stop: stop,
         }
     }
+}
+
+/// One accepted connection, as requests and sockets see it: its peer, and its place in the
+/// count that [`max_connections`](ServerConfig::max_connections) bounds, given back when the
+/// last holder drops it: the connection's task, and a WebSocket the connection became (an
+/// upgrade request carries it to the socket).
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) remote_addr: Addr,
+    pub(crate) _slot: Option<accept::Slot>,
 }
 
 /// Keeps a socket in the server's registry; removes it when dropped.

@@ -1,5 +1,6 @@
-//! The opening handshake (RFC 6455 §4.2): checking that a request is an acceptable WebSocket
-//! handshake for a socket route, and building the `101 Switching Protocols` response.
+//! The opening handshake (RFC 6455 §4.2, and RFC 8441 over HTTP/2): checking that a request
+//! is an acceptable WebSocket handshake for a socket route, and building the response that
+//! accepts it (`101 Switching Protocols` on HTTP/1.1, `200` on HTTP/2).
 //!
 //! [`check`] runs the checks in this order, each failure an [`UpgradeError`] whose
 //! [`IntoResponse`] is a `4xx` with a one-line `text/plain` reason:
@@ -13,6 +14,13 @@
 //! | one `Sec-WebSocket-Key`, the base64 of 16 bytes | `400` |
 //! | `Origin` is allowed ([`SocketOptions::allowed_origins`]) | `403` |
 //! | a subprotocol can be agreed on | `400` |
+//!
+//! Over HTTP/2 ([`check_request`]) a WebSocket is an extended `CONNECT` with
+//! `:protocol = websocket` on a stream of its own (the server announces
+//! `SETTINGS_ENABLE_CONNECT_PROTOCOL`). It has no `Upgrade`, `Connection` or key: only the
+//! version, `Origin`, subprotocol and extension checks apply, and the answer is a `200` with
+//! the agreed subprotocol and extensions. The routing table lists socket routes under `GET`;
+//! the server looks such a `CONNECT` up as a `GET`.
 //!
 //! Header lists (`Connection`, `Upgrade`, `Sec-WebSocket-Protocol`) follow RFC 7230 §7: a
 //! header may appear several times, each value is a comma-separated list, whitespace around
@@ -130,7 +138,9 @@ pub enum UpgradeError {
     MethodNotAllowed(Method),
     /// The request is not HTTP/1.1 (`400`): HTTP/1.0 cannot switch protocols, and HTTP/2 and
     /// HTTP/3 open WebSockets with an extended `CONNECT`, which this server does not speak.
-    #[error("a WebSocket handshake needs HTTP/1.1; an {0:?} request cannot switch protocols")]
+    #[error(
+        "a WebSocket handshake is an HTTP/1.1 upgrade or an HTTP/2 extended CONNECT (RFC 8441); an {0:?} GET cannot switch protocols"
+    )]
     HttpVersion(Version),
     /// The `Upgrade` header does not list `websocket` (`426`).
     #[error("this route only speaks WebSocket: the request has no `Upgrade: websocket` header")]
@@ -223,8 +233,9 @@ impl IntoResponse for UpgradeError {
 /// An acceptable handshake: what the `101` response needs.
 #[derive(Debug, Clone)]
 pub(crate) struct Accepted {
-    /// `Sec-WebSocket-Accept`: the key's [`accept_key`].
-    pub(crate) accept_key: HeaderValue,
+    /// `Sec-WebSocket-Accept`: the key's [`accept_key`]; `None` for an HTTP/2 extended
+    /// `CONNECT`, which is answered `200` without it.
+    pub(crate) accept_key: Option<HeaderValue>,
     /// The selected subprotocol, exactly as the client offered it, if any.
     pub(crate) protocol: Option<HeaderValue>,
     /// The permessage-deflate parameters agreed, if the route has it on and the client
@@ -252,10 +263,7 @@ pub(crate) fn check(
     if !lists_token(headers, &CONNECTION, b"upgrade") {
         return Err(UpgradeError::ConnectionNotUpgrade);
     }
-    match single(headers, &SEC_WEBSOCKET_VERSION) {
-        Single::One(v) if v.as_bytes().trim_ascii() == b"13" => {}
-        _ => return Err(UpgradeError::WebSocketVersion),
-    }
+    check_version(headers)?;
     let key = match single(headers, &SEC_WEBSOCKET_KEY) {
         Single::None => return Err(UpgradeError::MissingKey),
         Single::Many => return Err(UpgradeError::MalformedKey),
@@ -264,6 +272,47 @@ pub(crate) fn check(
     if !is_valid_key(key) {
         return Err(UpgradeError::MalformedKey);
     }
+    agree(headers, options, Some(accept_key(key)))
+}
+
+/// Checks `req` in the form it asks for a WebSocket: an HTTP/1.1 upgrade ([`check`]), or an
+/// HTTP/2 extended `CONNECT` with `:protocol = websocket` (RFC 8441 §4), which has no
+/// `Upgrade`, `Connection` or `Sec-WebSocket-Key` (the stream is the connection; nothing
+/// needs proving) but the same version, `Origin`, subprotocol and extension headers.
+pub(crate) fn check_request<B>(
+    req: &http::Request<B>,
+    options: &SocketOptions,
+) -> Result<Accepted, UpgradeError> {
+    if !is_extended_connect(req) {
+        return check(req.method(), req.version(), req.headers(), options);
+    }
+    check_version(req.headers())?;
+    agree(req.headers(), options, None)
+}
+
+/// An HTTP/2 extended `CONNECT` for a WebSocket (RFC 8441).
+pub(crate) fn is_extended_connect<B>(req: &http::Request<B>) -> bool {
+    req.method() == Method::CONNECT
+        && req.version() == Version::HTTP_2
+        && req
+            .extensions()
+            .get::<hyper::ext::Protocol>()
+            .is_some_and(|protocol| protocol.as_str().eq_ignore_ascii_case("websocket"))
+}
+
+fn check_version(headers: &HeaderMap) -> Result<(), UpgradeError> {
+    match single(headers, &SEC_WEBSOCKET_VERSION) {
+        Single::One(v) if v.as_bytes().trim_ascii() == b"13" => Ok(()),
+        _ => Err(UpgradeError::WebSocketVersion),
+    }
+}
+
+/// The checks both forms share: `Origin`, then the subprotocol and extensions agreed on.
+fn agree(
+    headers: &HeaderMap,
+    options: &SocketOptions,
+    accept_key: Option<HeaderValue>,
+) -> Result<Accepted, UpgradeError> {
     if let Some(allowed) = &options.allowed_origins {
         match single(headers, &ORIGIN) {
             Single::None => return Err(UpgradeError::MissingOrigin),
@@ -285,7 +334,7 @@ pub(crate) fn check(
         .policy()
         .and_then(|policy| negotiate(headers.get_all(SEC_WEBSOCKET_EXTENSIONS), &policy));
     Ok(Accepted {
-        accept_key: accept_key(key),
+        accept_key,
         protocol,
         deflate,
     })
@@ -335,11 +384,19 @@ pub(crate) fn switching_protocols(
     extra: HeaderMap,
 ) -> Response {
     let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
-    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    headers.insert(SEC_WEBSOCKET_ACCEPT, accepted.accept_key.clone());
+    if let Some(accept_key) = &accepted.accept_key {
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        headers.insert(SEC_WEBSOCKET_ACCEPT, accept_key.clone());
+    }
+    *response.status_mut() = if accepted.accept_key.is_some() {
+        StatusCode::SWITCHING_PROTOCOLS
+    } else {
+        // RFC 8441 §5: any 2xx accepts an extended CONNECT.
+        StatusCode::OK
+    };
+    let headers = response.headers_mut();
     if let Some(protocol) = &accepted.protocol {
         headers.insert(SEC_WEBSOCKET_PROTOCOL, protocol.clone());
     }
@@ -541,7 +598,10 @@ mod tests {
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
         let accepted = ok(&handshake());
-        assert_eq!(accepted.accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            accepted.accept_key.as_ref().unwrap(),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
         assert_eq!(accepted.protocol, None);
     }
 
@@ -581,7 +641,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "a WebSocket handshake needs HTTP/1.1; an HTTP/1.0 request cannot switch protocols"
+            "a WebSocket handshake is an HTTP/1.1 upgrade or an HTTP/2 extended CONNECT (RFC 8441); an HTTP/1.0 GET cannot switch protocols"
         );
     }
 
@@ -678,7 +738,7 @@ mod tests {
             UpgradeError::MalformedKey.to_string()
         );
         let other = ok(&with(SEC_WEBSOCKET_KEY, &["AAAAAAAAAAAAAAAAAAAAAA=="]));
-        assert_eq!(other.accept_key, "ICX+Yqv66kxgM0FcWaLWlFLwTAI=");
+        assert_eq!(other.accept_key.unwrap(), "ICX+Yqv66kxgM0FcWaLWlFLwTAI=");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -22,6 +23,8 @@ use crate::routing::{ResponseFuture, Route, RouteDef};
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::handshake::{self, Accepted, UpgradeError};
 use crate::ws::transport::Stream;
+use crate::replay::Replay;
+use crate::server::Connection;
 use crate::{Addr, IntoResponse, IntoResponseHeaders, Request, Response, Server};
 
 /// An accepted upgrade, as an [`#[upgrade]`](crate::upgrade) hook returns it: the
@@ -123,10 +126,12 @@ impl<T: fmt::Debug> fmt::Debug for Upgrade<T> {
     }
 }
 
-/// Remembered on requests that ask for an upgrade, so [`Server::upgrade`] knows the peer
-/// (and that the request came from one of the server's connections).
+/// Carried by requests that ask for a WebSocket: the connection they came on, so
+/// [`Server::upgrade`] knows the peer (and that the request came from one of the server's
+/// connections), and the socket keeps the connection's place in
+/// [`max_connections`](crate::ServerConfig::max_connections) while it lives.
 #[derive(Debug, Clone)]
-pub(crate) struct PeerAddr(pub(crate) Addr);
+pub(crate) struct UpgradeFrom(pub(crate) Arc<Connection>);
 
 impl Server {
     /// Upgrades `req` to a WebSocket driven by the handlers of `S` (a type with a
@@ -186,13 +191,13 @@ impl Server {
         headers: impl IntoResponseHeaders,
         data: S::Data,
     ) -> Result<Response, UpgradeError> {
-        let accepted = handshake::check(req.method(), req.version(), req.headers(), S::options())?;
+        let accepted = handshake::check_request(&req, S::options())?;
         let mut upgrade = Upgrade::new(data);
         headers
             .apply(&mut upgrade.headers)
             .map_err(UpgradeError::InvalidHeader)?;
-        let remote_addr = match req.extensions().get::<PeerAddr>() {
-            Some(PeerAddr(addr)) => addr.clone(),
+        let remote_addr = match req.extensions().get::<UpgradeFrom>() {
+            Some(UpgradeFrom(connection)) => connection.remote_addr.clone(),
             None => return Err(UpgradeError::NotFromConnection),
         };
         Ok(switch::<S>(
@@ -234,6 +239,7 @@ pub(crate) fn switch<S: SocketHandlers>(
         .as_ref()
         .and_then(|p| p.to_str().ok())
         .map(Box::from);
+    let connection = req.extensions_mut().remove::<UpgradeFrom>();
     let on_upgrade = hyper::upgrade::on(&mut req);
     let response = handshake::switching_protocols(&accepted, options, upgrade.headers);
     let data = upgrade.data;
@@ -249,23 +255,42 @@ pub(crate) fn switch<S: SocketHandlers>(
         };
         let (transport, leftover) = into_transport(upgraded);
         // A task of its own, so the connection's task does not also carry this one's state.
-        tokio::spawn(crate::ws::driver::run::<S>(
-            transport,
-            leftover,
-            data,
-            server,
-            remote_addr,
-            crate::ws::driver::Negotiated { protocol, deflate },
-            stop,
-        ));
+        tokio::spawn(async move {
+            crate::ws::driver::run::<S>(
+                transport,
+                leftover,
+                data,
+                server,
+                remote_addr,
+                crate::ws::driver::Negotiated { protocol, deflate },
+                stop,
+            )
+            .await;
+            drop(connection);
+        });
     });
     response
 }
 
-/// The upgraded connection as a transport, with the bytes hyper read past the handshake.
-/// TCP and Unix sockets are unwrapped to their own fast transport; anything else (TLS, a
-/// stream from middleware) is driven through its `AsyncRead + AsyncWrite`.
+/// The upgraded connection as a transport, with the bytes read past the handshake. TCP and
+/// Unix sockets are unwrapped to their own fast transport, and a TLS stream to itself;
+/// anything else (an HTTP/2 stream, a stream from middleware) is driven through hyper's
+/// `Upgraded`.
 fn into_transport(upgraded: Upgraded) -> (Stream, Bytes) {
+    let upgraded = match upgraded.downcast::<TokioIo<Replay<TcpStream>>>() {
+        Ok(parts) => {
+            let (stream, unread) = parts.io.into_inner().into_parts();
+            return (Stream::Tcp(stream), joined(unread, parts.read_buf));
+        }
+        Err(upgraded) => upgraded,
+    };
+    let upgraded = match upgraded.downcast::<TokioIo<Replay<UnixStream>>>() {
+        Ok(parts) => {
+            let (stream, unread) = parts.io.into_inner().into_parts();
+            return (Stream::Unix(stream), joined(unread, parts.read_buf));
+        }
+        Err(upgraded) => upgraded,
+    };
     let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => return (Stream::Tcp(parts.io.into_inner()), parts.read_buf),
         Err(upgraded) => upgraded,
@@ -274,8 +299,25 @@ fn into_transport(upgraded: Upgraded) -> (Stream, Bytes) {
         Ok(parts) => return (Stream::Unix(parts.io.into_inner()), parts.read_buf),
         Err(upgraded) => upgraded,
     };
+    #[cfg(feature = "tls")]
+    let upgraded = match upgraded
+        .downcast::<TokioIo<tokio_rustls::server::TlsStream<TcpStream>>>()
+    {
+        Ok(parts) => return (Stream::other(parts.io.into_inner()), parts.read_buf),
+        Err(upgraded) => upgraded,
+    };
     // hyper replays what it read past the handshake itself.
     (Stream::other(TokioIo::new(upgraded)), Bytes::new())
+}
+
+/// What a [`Replay`] still held, then what hyper read past the handshake.
+fn joined(unread: Bytes, read_buf: Bytes) -> Bytes {
+    if unread.is_empty() {
+        return read_buf;
+    }
+    let mut all = bytes::BytesMut::from(unread);
+    all.extend_from_slice(&read_buf);
+    all.freeze()
 }
 
 /// An `#[upgrade]` hook. `#[upgrade]` implements it on the `Handler` type of the hidden
@@ -378,7 +420,7 @@ where
 {
     Box::pin(async move {
         let options = S::options();
-        let accepted = match handshake::check(req.method(), req.version(), req.headers(), options) {
+        let accepted = match handshake::check_request(&req, options) {
             Ok(accepted) => accepted,
             Err(e) => return e.into_response(),
         };
