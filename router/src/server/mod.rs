@@ -5,12 +5,18 @@
 //! |---|---|
 //! | `listen` | binding TCP and Unix sockets, the accept loop, each connection's task |
 //! | `dispatch` | the per-connection hyper service: lookup, 404/405/OPTIONS, handlers with panics caught |
+//! | `tls` | `TlsConfig` (feature `tls`): the certificates a listener terminates TLS with, reloadable |
 //!
 //! Imports run one way: `listen` → `dispatch` → routing and `ws`; `ws` reaches back only for
 //! this handle, which knows the registry and the hub but no connection.
 
 mod dispatch;
 mod listen;
+#[cfg(feature = "tls")]
+mod tls;
+
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
 
 use std::fmt;
 use std::sync::Arc;
