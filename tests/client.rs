@@ -3,13 +3,13 @@
 //! refused upgrade's status, servers that break the protocol, `wss://` through a TLS proxy,
 //! and the test helpers' failure messages.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use hyperbun::client::{ClientBuilder, ClientError, ClientEvent, CloseFrame, ConnectError};
 use hyperbun::prelude::*;
 use hyperbun::test::{TestServer, TestWebSocket};
+use hyperbun_tests::TestCert;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -396,32 +396,14 @@ async fn servers_that_break_the_protocol() {
 
 #[tokio::test]
 async fn wss_through_a_tls_proxy() {
-    use tokio_rustls::rustls;
     let app = start().await;
-    // A self-signed certificate for `localhost`, trusted by the client alone.
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
-    let cert_der = cert.cert.der().clone();
-    let key_der =
-        rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).expect("key");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server_config = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![cert_der.clone()], key_der)
-        .expect("server config");
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert_der).expect("root");
-    let client_config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    // A certificate for `localhost` from a throwaway CA that only this client trusts.
+    let cert = TestCert::new();
 
     // The proxy: TLS in, plain TCP to the app.
     let proxy = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = proxy.local_addr().expect("addr").port();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+    let acceptor = tokio_rustls::TlsAcceptor::from(cert.server_config());
     let backend = app.addr();
     tokio::spawn(async move {
         while let Ok((tcp, _)) = proxy.accept().await {
@@ -439,7 +421,7 @@ async fn wss_through_a_tls_proxy() {
     });
 
     let builder = ClientBuilder::new(format!("wss://localhost:{port}/echo"))
-        .tls_config(Arc::new(client_config))
+        .tls_config(cert.client_config())
         .per_message_deflate(true);
     let mut ws = app.ws_with(builder).await.expect("wss connects");
     ws.send("over TLS").await;

@@ -11,11 +11,15 @@
 //! - [`RawConn`] and [`RawWs`]: raw sockets, for tests whose point is the bytes on the wire
 //!   (partial or malformed requests and frames, pipelining, a peer that never answers).
 //! - [`within`] and [`journal`]: bounded waits, and what handlers did.
+//! - [`TestCert`]: a throwaway CA and a certificate it signed for `localhost`, for HTTPS,
+//!   `wss://` and TLS proxies.
 //!
 //! Every wait is bounded by [`WAIT`], so a bug fails a test instead of hanging it.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,6 +31,8 @@ use hyper_util::rt::TokioIo;
 use hyperbun::test::{TestResponse, TestServer, TestStream};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 /// The longest any single step of a test may take before it counts as hung.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -444,6 +450,128 @@ fn parse_server_frame(buf: &[u8]) -> Option<(RawFrame, usize)> {
         },
         at,
     ))
+}
+
+/// A certificate authority made for one test, and a certificate it signed for `localhost` and
+/// `127.0.0.1` (ECDSA P-256). Clients trust the CA alone ([`client_config`](Self::client_config)),
+/// so a server proves it presents the chain it was given.
+#[derive(Debug, Clone)]
+pub struct TestCert {
+    /// The CA's certificate, PEM.
+    pub ca_pem: String,
+    /// The server's certificate, PEM.
+    pub cert_pem: String,
+    /// The server's private key, PEM (PKCS#8).
+    pub key_pem: String,
+    /// The CA's certificate, DER: what a client adds to its roots.
+    pub ca_der: CertificateDer<'static>,
+}
+
+impl Default for TestCert {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestCert {
+    /// A new CA and a `localhost` certificate signed by it.
+    pub fn new() -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+            PKCS_ECDSA_P256_SHA256,
+        };
+        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "hyperbun test CA");
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca, ca_key);
+
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("params");
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let cert = leaf.signed_by(&key, &issuer).expect("certificate");
+        TestCert {
+            ca_pem: ca_cert.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            ca_der: ca_cert.der().clone(),
+        }
+    }
+
+    /// The server's side, as hyperbun takes it.
+    pub fn tls_config(&self) -> hyperbun::TlsConfig {
+        hyperbun::TlsConfig::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes())
+            .expect("TlsConfig from the test certificate")
+    }
+
+    /// The server's side as a plain rustls config (no ALPN), for a TLS endpoint that is not
+    /// hyperbun, such as a terminating proxy.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::PrivateKeyDer;
+        let chain = vec![CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).expect("cert")];
+        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes()).expect("key");
+        let config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("server config");
+        Arc::new(config)
+    }
+
+    /// A client that trusts the CA alone and offers ALPN `http/1.1`.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        self.client_config_alpn(&[b"http/1.1"])
+    }
+
+    /// A client that trusts the CA alone and offers `alpn` (none if empty).
+    pub fn client_config_alpn(&self, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_der.clone()).expect("CA among the roots");
+        let mut config = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(config)
+    }
+
+    /// Writes `cert.pem` (the server's certificate) and `key.pem` into `dir` (created if
+    /// needed); returns their paths.
+    pub fn write_files(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        std::fs::create_dir_all(dir).expect("create the certificate directory");
+        let cert = dir.join("cert.pem");
+        let key = dir.join("key.pem");
+        std::fs::write(&cert, &self.cert_pem).expect("write cert");
+        std::fs::write(&key, &self.key_pem).expect("write key");
+        (cert, key)
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestCert;
+
+    #[test]
+    fn test_cert_loads_from_memory_and_from_the_files_it_writes() {
+        let cert = TestCert::new();
+        cert.tls_config();
+        let dir = std::env::temp_dir().join(format!("hyperbun-test-cert-{}", std::process::id()));
+        let (chain, key) = cert.write_files(&dir);
+        hyperbun::TlsConfig::from_pem_files(&chain, &key).expect("loads from files");
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
 
 /// A log that handlers append to and tests wait on, keyed so parallel tests do not mix.

@@ -38,6 +38,8 @@ pub use rejection::{
 pub use response::{Html, IntoResponse, IntoResponseHeaders, Json};
 pub use routing::Router;
 pub use server::Server;
+#[cfg(feature = "tls")]
+pub use server::TlsConfig;
 pub use ws::{
     Compressor, Decompressor, DecompressorSize, Message, PerMessageDeflate, PublishResult,
     ReadyState, SendStatus, SocketOptions, SubscribeStatus, TopicError, Upgrade, UpgradeError,

@@ -8,6 +8,7 @@
 //! | `accept` | the accept loop, `max_connections`, backing off when out of descriptors |
 //! | `conn` | one connection's task: TLS handshake or HTTP/2 preface, hyper's HTTP/1.1 or HTTP/2, graceful stop |
 //! | `dispatch` | the per-connection hyper service: lookup, 404/405/OPTIONS, handlers with panics caught |
+//! | `tls` | `TlsConfig` (feature `tls`): the certificates a listener terminates TLS with, reloadable |
 //!
 //! Imports run one way: `listen` → `accept` → `conn` → `dispatch` → routing and `ws`; `ws`
 //! reaches back only for this handle, which knows the registry and the hub, and for
@@ -17,6 +18,11 @@ mod accept;
 mod conn;
 mod dispatch;
 mod listen;
+#[cfg(feature = "tls")]
+mod tls;
+
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
 
 use std::fmt;
 use std::sync::Arc;
