@@ -136,7 +136,10 @@ async fn every_route_answers_over_http2_with_prior_knowledge() {
     let hello = send(&mut h2, Method::GET, "/hello", "").await;
     assert_eq!(hello.status, StatusCode::OK);
     assert_eq!(hello.text(), "Hello over any HTTP");
-    assert_eq!(send(&mut h2, Method::GET, "/version", "").await.text(), "HTTP/2.0");
+    assert_eq!(
+        send(&mut h2, Method::GET, "/version", "").await.text(),
+        "HTTP/2.0"
+    );
     let head = send(&mut h2, Method::HEAD, "/hello", "").await;
     assert_eq!(head.status, StatusCode::OK);
     assert!(head.body.is_empty(), "HEAD has no body");
@@ -146,7 +149,10 @@ async fn every_route_answers_over_http2_with_prior_knowledge() {
     assert_eq!(options.header("allow"), Some("POST, OPTIONS"));
     let wrong = send(&mut h2, Method::DELETE, "/hello", "").await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(send(&mut h2, Method::GET, "/nowhere", "").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        send(&mut h2, Method::GET, "/nowhere", "").await.status,
+        StatusCode::NOT_FOUND
+    );
     let echoed = send(&mut h2, Method::POST, "/echo", "over h2").await;
     assert_eq!(echoed.text(), "over h2");
     // The same port still speaks HTTP/1.1.
@@ -162,7 +168,10 @@ async fn the_body_limit_holds_over_http2() {
     let refused = send(&mut h2, Method::POST, "/echo", big).await;
     assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
     // The connection goes on.
-    assert_eq!(send(&mut h2, Method::POST, "/echo", "small").await.text(), "small");
+    assert_eq!(
+        send(&mut h2, Method::POST, "/echo", "small").await.text(),
+        "small"
+    );
     app.stop().await;
 }
 
@@ -173,7 +182,9 @@ async fn a_header_list_over_the_limit_is_refused_over_both_versions() {
     let big = "v".repeat(10 * 1024);
     let mut headers = HeaderMap::new();
     headers.insert("x-big", big.parse().unwrap());
-    let h1 = app.request(Method::GET, "/hello", headers, Bytes::new()).await;
+    let h1 = app
+        .request(Method::GET, "/hello", headers, Bytes::new())
+        .await;
     assert_eq!(h1.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     let mut sender = h2(app.addr()).await;
     let req = http::Request::builder()
@@ -184,7 +195,10 @@ async fn a_header_list_over_the_limit_is_refused_over_both_versions() {
     let refused = within("oversized h2 request", sender.send_request(req)).await;
     match refused {
         Ok(response) => {
-            assert_eq!(response.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+            assert_eq!(
+                response.status(),
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            );
         }
         Err(e) => panic!("the server should answer 431, not reset: {e}"),
     }
@@ -202,7 +216,10 @@ async fn a_graceful_stop_finishes_the_http2_request_in_flight() {
     within("graceful stop", server.stop()).await;
     let finished = within("request in flight", in_flight).await.unwrap();
     assert_eq!(finished.text(), "finished");
-    assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
 }
 
 fn ws_url(app: &TestServer, path: &str) -> String {
@@ -252,6 +269,7 @@ async fn an_upgrade_hook_decides_over_http2_as_over_http1() {
         .expect("admitted");
     let hello = within("hello", ws.recv()).await.unwrap().unwrap();
     assert_eq!(hello.as_text(), Some("hello, ada"));
+    ws.close(1000, "done").await.unwrap();
     app.stop().await;
 }
 
@@ -268,78 +286,134 @@ async fn an_http2_socket_and_an_http1_socket_share_a_topic() {
     over_h2.send("publish from h2").await.unwrap();
     over_h1.expect_text("from h2").await;
     over_h1.send("publish from h1").await;
-    let got = within("publish to the h2 socket", over_h2.recv()).await.unwrap().unwrap();
+    let got = within("publish to the h2 socket", over_h2.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.as_text(), Some("from h1"));
     assert_eq!(app.server().publish("room", "from the server").delivered, 2);
     over_h1.expect_text("from the server").await;
-    let got = within("server publish", over_h2.recv()).await.unwrap().unwrap();
+    let got = within("server publish", over_h2.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.as_text(), Some("from the server"));
+    over_h2.close(1000, "done").await.unwrap();
+    over_h1.close().await;
     app.stop().await;
 }
 
-/// Opens a WebSocket on an existing HTTP/2 connection; returns its stream.
+/// An HTTP/2 connection of the `h2` crate, which shows flow control to its user: how much
+/// a stream may send is what the server's windows allow, and nothing is buffered beyond it.
+async fn h2_client(addr: SocketAddr) -> h2::client::SendRequest<Bytes> {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let (client, conn) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
+    tokio::spawn(conn);
+    within("SETTINGS_ENABLE_CONNECT_PROTOCOL", async move {
+        let mut client = client.ready().await.expect("ready");
+        while !client.is_extended_connect_protocol_enabled() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            client = client.ready().await.expect("ready");
+        }
+        client
+    })
+    .await
+}
+
+/// Opens a WebSocket with an extended CONNECT on `client`'s connection.
 async fn open_on(
-    sender: &mut SendRequest<Full<Bytes>>,
+    client: &mut h2::client::SendRequest<Bytes>,
     path: &str,
-) -> TokioIo<hyper::upgrade::Upgraded> {
+) -> (h2::SendStream<Bytes>, h2::RecvStream) {
     let mut req = http::Request::builder()
         .method(Method::CONNECT)
         .uri(format!("http://127.0.0.1{path}"))
         .header("sec-websocket-version", "13")
-        .body(Full::new(Bytes::new()))
+        .body(())
         .unwrap();
     req.extensions_mut()
-        .insert(hyper::ext::Protocol::from_static("websocket"));
-    let response = within("extended CONNECT", sender.send_request(req))
-        .await
-        .expect("answer");
-    assert_eq!(response.status(), StatusCode::OK, "RFC 8441 accepts with 200");
+        .insert(h2::ext::Protocol::from_static("websocket"));
+    let (response, send) = client.send_request(req, false).expect("send CONNECT");
+    let response = within("extended CONNECT", response).await.expect("answer");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "RFC 8441 accepts with 200"
+    );
     assert!(response.headers().get("sec-websocket-accept").is_none());
-    TokioIo::new(within("upgrade", hyper::upgrade::on(response)).await.unwrap())
+    (send, response.into_body())
 }
 
-/// Reads one unfragmented server frame (unmasked, payload < 64 KiB).
-async fn read_frame(stream: &mut TokioIo<hyper::upgrade::Upgraded>) -> (u8, Bytes) {
-    let mut head = [0; 2];
-    stream.read_exact(&mut head).await.unwrap();
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut ext = [0; 2];
-            stream.read_exact(&mut ext).await.unwrap();
-            usize::from(u16::from_be_bytes(ext))
+/// Sends `data` as the stream's flow control allows; returns how much went before the
+/// window stayed shut for `patience`.
+async fn send_while_window_opens(
+    send: &mut h2::SendStream<Bytes>,
+    mut data: Bytes,
+    patience: Duration,
+) -> usize {
+    let mut sent = 0;
+    while !data.is_empty() {
+        send.reserve_capacity(data.len());
+        let capacity = std::future::poll_fn(|cx| send.poll_capacity(cx));
+        match tokio::time::timeout(patience, capacity).await {
+            Ok(Some(Ok(n))) if n > 0 => {
+                send.send_data(data.split_to(n), false).expect("send data");
+                sent += n;
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(_) => panic!("stream closed"),
+            Err(_) => break,
         }
-        127 => panic!("unexpectedly long frame"),
-        n => usize::from(n),
-    };
-    let mut payload = BytesMut::zeroed(len);
-    stream.read_exact(&mut payload).await.unwrap();
-    (head[0], payload.freeze())
+    }
+    sent
 }
 
 #[tokio::test]
 async fn a_socket_that_stops_reading_does_not_stall_the_others_on_its_connection() {
     let app = TestServer::start(app()).await;
-    let mut sender = h2(app.addr()).await;
-    let mut stuck = open_on(&mut sender, "/stuck").await;
-    let mut echo = open_on(&mut sender, "/echo-ws").await;
-    // 2 MiB for a handler that reads nothing: more than the old shared connection window.
-    let flood = tokio::spawn(async move {
-        let frame = masked_frame(0x82, &[7; 16 * 1024]);
-        for _ in 0..128 {
-            if stuck.write_all(&frame).await.is_err() {
-                break;
-            }
+    let mut client = h2_client(app.addr()).await;
+    let (mut stuck, stuck_recv) = open_on(&mut client, "/stuck").await;
+    let (mut echo, mut echo_recv) = open_on(&mut client, "/echo-ws").await;
+    // 4 MiB of messages for a handler that reads nothing after the first: its stream's
+    // window fills and stays full.
+    let frame = masked_frame(0x82, &[7; 16 * 1024]);
+    let mut flood = BytesMut::new();
+    for _ in 0..256 {
+        flood.extend_from_slice(&frame);
+    }
+    let sent =
+        send_while_window_opens(&mut stuck, flood.freeze(), Duration::from_millis(300)).await;
+    assert!(
+        sent < 4 << 20,
+        "the stuck stream's window shut ({sent} bytes went)"
+    );
+    // A 512 KiB message on the other stream needs the connection's window too: more than
+    // the stuck socket read before it stopped.
+    let big = masked_frame(0x82, &[9; 512 * 1024]);
+    let big_len = big.len();
+    let went = send_while_window_opens(&mut echo, Bytes::from(big), Duration::from_secs(2)).await;
+    assert_eq!(
+        went, big_len,
+        "the other stream may send while one is stuck"
+    );
+    let mut echoed = 0;
+    within("echo beside a stuck stream", async {
+        while echoed < 512 * 1024 {
+            let chunk = echo_recv
+                .data()
+                .await
+                .expect("echo data")
+                .expect("no error");
+            echo_recv
+                .flow_control()
+                .release_capacity(chunk.len())
+                .unwrap();
+            echoed += chunk.len();
         }
-        stuck
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!flood.is_finished(), "the stuck stream's window holds the flood back");
-    echo.write_all(&masked_frame(0x81, b"still here")).await.unwrap();
-    let (first, payload) = within("echo beside a stuck stream", read_frame(&mut echo)).await;
-    assert_eq!(first, 0x81);
-    assert_eq!(payload, "still here");
+    })
+    .await;
     RELEASE_STUCK.notify_one();
-    let _stuck = within("the flood drains once released", flood).await.unwrap();
+    drop((stuck, stuck_recv, echo, echo_recv, client));
     app.stop().await;
 }
 
@@ -349,7 +423,11 @@ async fn an_http2_get_to_a_socket_route_is_told_how_to_ask() {
     let mut h2 = h2(app.addr()).await;
     let plain = send(&mut h2, Method::GET, "/echo-ws", "").await;
     assert_eq!(plain.status, StatusCode::BAD_REQUEST);
-    assert!(plain.text().contains("extended CONNECT"), "{}", plain.text());
+    assert!(
+        plain.text().contains("extended CONNECT"),
+        "{}",
+        plain.text()
+    );
     app.stop().await;
 }
 
@@ -358,7 +436,9 @@ async fn http2_can_be_turned_off() {
     let router = app().config(ServerConfig::default().http2(false));
     let app = TestServer::start(router).await;
     let mut tcp = TcpStream::connect(app.addr()).await.unwrap();
-    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = Vec::new();
     let _ = within("HTTP/1.1's answer", tcp.read_to_end(&mut answer)).await;
     // HTTP/1.1 does not understand it: the connection ends without HTTP/2's SETTINGS.

@@ -24,8 +24,8 @@ pub mod __private {
     pub use crate::private::*;
 }
 mod panic;
-mod replay;
 mod private;
+mod replay;
 mod sync;
 
 pub use addr::Addr;

@@ -417,7 +417,10 @@ impl ClientBuilder {
             .uri(format!("{scheme}://{}{}", target.host_header, target.path))
             .header(http::header::SEC_WEBSOCKET_VERSION, "13");
         if !self.protocols.is_empty() {
-            request = request.header(http::header::SEC_WEBSOCKET_PROTOCOL, self.protocols.join(", "));
+            request = request.header(
+                http::header::SEC_WEBSOCKET_PROTOCOL,
+                self.protocols.join(", "),
+            );
         }
         if self.per_message_deflate {
             request = request.header(http::header::SEC_WEBSOCKET_EXTENSIONS, DEFLATE_OFFER);
@@ -448,7 +451,12 @@ impl ClientBuilder {
         let agreed = self.agree(response.headers())?;
         let headers = std::mem::take(response.headers_mut());
         let upgraded = hyper::upgrade::on(response).await.map_err(h2_error)?;
-        Ok(self.client(Box::new(TokioIo::new(upgraded)), BytesMut::new(), agreed, headers))
+        Ok(self.client(
+            Box::new(TokioIo::new(upgraded)),
+            BytesMut::new(),
+            agreed,
+            headers,
+        ))
     }
 
     #[cfg(feature = "tls")]

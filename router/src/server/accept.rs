@@ -196,6 +196,9 @@ mod tests {
         let _second = capacity.take().expect("room for the second");
         assert!(capacity.take().is_none(), "full at two");
         drop(first);
-        assert!(capacity.take().is_some(), "a slot given back is taken again");
+        assert!(
+            capacity.take().is_some(),
+            "a slot given back is taken again"
+        );
     }
 }

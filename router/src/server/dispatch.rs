@@ -13,11 +13,11 @@ use std::task::{Context, Poll};
 use http::{header, HeaderValue, StatusCode};
 use hyper::body::Incoming;
 
+use super::Connection;
 use crate::panic::panic_message;
 use crate::rejection::body_error;
 use crate::routing::{Lookup, RequestContext, ResponseFuture, RouteDef, RouteTable};
 use crate::ws::upgrade::UpgradeFrom;
-use super::Connection;
 use crate::{Addr, Body, BodyError, BodyRejection, IntoResponse, Response, Server};
 
 /// The hyper service for one connection.

@@ -4,7 +4,6 @@
 //! | module | what lives there |
 //! |---|---|
 //! | `listen` | the ways to start: a port, a listener, a Unix socket, with or without TLS; `reuse_port` |
-//! | `tls` | `TlsConfig`: certificates, ALPN, reloading |
 //! | `accept` | the accept loop, `max_connections`, backing off when out of descriptors |
 //! | `conn` | one connection's task: TLS handshake or HTTP/2 preface, hyper's HTTP/1.1 or HTTP/2, graceful stop |
 //! | `dispatch` | the per-connection hyper service: lookup, 404/405/OPTIONS, handlers with panics caught |

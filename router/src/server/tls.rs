@@ -265,7 +265,6 @@ impl TlsConfig {
 
     /// The current config as an acceptor for one new connection; with `http2 == false`, one
     /// whose ALPN list has no `h2`, so clients fall back to HTTP/1.1. Costs an `Arc` clone.
-    #[allow(dead_code)] // for the accept loop (listen.rs), which is being wired in
     pub(crate) fn acceptor(&self, http2: bool) -> TlsAcceptor {
         let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
         if http2 {

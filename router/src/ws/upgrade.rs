@@ -19,12 +19,12 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::extract::RequestContext;
+use crate::replay::Replay;
 use crate::routing::{ResponseFuture, Route, RouteDef};
+use crate::server::Connection;
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::handshake::{self, Accepted, UpgradeError};
 use crate::ws::transport::Stream;
-use crate::replay::Replay;
-use crate::server::Connection;
 use crate::{Addr, IntoResponse, IntoResponseHeaders, Request, Response, Server};
 
 /// An accepted upgrade, as an [`#[upgrade]`](crate::upgrade) hook returns it: the
@@ -300,8 +300,7 @@ fn into_transport(upgraded: Upgraded) -> (Stream, Bytes) {
         Err(upgraded) => upgraded,
     };
     #[cfg(feature = "tls")]
-    let upgraded = match upgraded
-        .downcast::<TokioIo<tokio_rustls::server::TlsStream<TcpStream>>>()
+    let upgraded = match upgraded.downcast::<TokioIo<tokio_rustls::server::TlsStream<TcpStream>>>()
     {
         Ok(parts) => return (Stream::other(parts.io.into_inner()), parts.read_buf),
         Err(upgraded) => upgraded,
