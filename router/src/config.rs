@@ -62,6 +62,8 @@ impl ServerConfig {
     /// How long a client may take to send a request's headers; `None` waits forever.
     /// Default: **10 s** (Bun's `idleTimeout`). A client that opens a connection and never
     /// finishes its headers is disconnected when it expires, so it cannot hold a connection.
+    /// The same bound applies to a TLS handshake, and to the first bytes of a cleartext
+    /// connection (read to tell HTTP/1.1 from HTTP/2's preface).
     #[must_use]
     pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.header_read_timeout = timeout;
