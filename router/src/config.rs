@@ -23,6 +23,7 @@ pub struct ServerConfig {
     pub(crate) keep_alive: bool,
     pub(crate) shutdown_grace: Duration,
     pub(crate) max_topic_length: usize,
+    pub(crate) max_websockets_per_ip: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +34,7 @@ impl Default for ServerConfig {
             keep_alive: true,
             shutdown_grace: Duration::from_secs(30),
             max_topic_length: 4096,
+            max_websockets_per_ip: None,
         }
     }
 }
@@ -88,6 +90,24 @@ impl ServerConfig {
         self.max_topic_length = bytes;
         self
     }
+
+    /// How many WebSockets one IP address may hold open at once; `None` for no limit.
+    /// Default: **`None`** (Bun has no limit). With a limit, an upgrade from an address that
+    /// already holds that many open sockets is refused with `429 Too Many Requests`, a
+    /// `Retry-After: 1` header and a text reason. The check runs right after the handshake is
+    /// found valid and **before** the route's [`#[upgrade]`](crate::upgrade) hook runs (for
+    /// [`Server::upgrade`](crate::Server::upgrade), before it switches; its `Ok` answer is
+    /// then that `429`). A socket counts from then until its connection ends, so a slot frees
+    /// up as soon as one of the address's sockets closes. Peers on a Unix socket have no
+    /// address and are not limited; an IPv4 peer on a dual-stack listener counts as its IPv4
+    /// address. `Some(0)` refuses every WebSocket over TCP.
+    ///
+    /// Behind a reverse proxy every client has the proxy's address: limit there instead.
+    #[must_use]
+    pub fn max_websockets_per_ip(mut self, limit: Option<usize>) -> Self {
+        self.max_websockets_per_ip = limit;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -103,5 +123,6 @@ mod tests {
         assert!(config.keep_alive);
         assert_eq!(config.shutdown_grace, Duration::from_secs(30));
         assert_eq!(config.max_topic_length, 4096);
+        assert_eq!(config.max_websockets_per_ip, None);
     }
 }

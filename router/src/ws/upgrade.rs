@@ -21,6 +21,7 @@ use crate::extract::RequestContext;
 use crate::routing::{ResponseFuture, Route, RouteDef};
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::handshake::{self, Accepted, UpgradeError};
+use crate::ws::peers::PeerSlot;
 use crate::ws::transport::Stream;
 use crate::{Addr, IntoResponse, IntoResponseHeaders, Request, Response, Server};
 
@@ -138,6 +139,10 @@ impl Server {
     /// The socket's options (subprotocols, `Origin` allow-list, limits) are those of `S`;
     /// `S` does not have to be listed in [`router!`](crate::router) for this.
     ///
+    /// With [`max_websockets_per_ip`](crate::ServerConfig::max_websockets_per_ip) set, a
+    /// request from an address that holds that many open sockets is answered `Ok` with a
+    /// `429 Too Many Requests` (and `Retry-After`) instead of the `101`: return it as is.
+    ///
     /// # Errors
     ///
     /// [`UpgradeError`] when the request is not a valid WebSocket handshake, or a header in
@@ -195,23 +200,30 @@ impl Server {
             Some(PeerAddr(addr)) => addr.clone(),
             None => return Err(UpgradeError::NotFromConnection),
         };
+        let peer = match self.admit_websocket(&remote_addr) {
+            Ok(peer) => peer,
+            Err(refused) => return Ok(refused.into_response()),
+        };
         Ok(switch::<S>(
             req,
             accepted,
             upgrade,
             self.clone(),
             remote_addr,
+            peer,
         ))
     }
 }
 
-/// Answers `101` and hands the connection to the driver once hyper releases it.
+/// Answers `101` and hands the connection to the driver once hyper releases it. `peer` is the
+/// connection's place in its IP's socket limit: every caller must have been admitted.
 pub(crate) fn switch<S: SocketHandlers>(
     mut req: Request,
     mut accepted: Accepted,
     upgrade: Upgrade<S::Data>,
     server: Server,
     remote_addr: Addr,
+    peer: PeerSlot,
 ) -> Response {
     let options = S::options();
     if let Some(e) = upgrade.error {
@@ -257,6 +269,7 @@ pub(crate) fn switch<S: SocketHandlers>(
             remote_addr,
             crate::ws::driver::Negotiated { protocol, deflate },
             stop,
+            peer,
         ));
     });
     response
@@ -370,7 +383,8 @@ fn prepare<S: SocketHandlers>() {
     }
 }
 
-/// The route handler: check the handshake, run the hook, switch protocols.
+/// The route handler: check the handshake, count the peer's sockets, run the hook, switch
+/// protocols.
 fn serve<S, H>(req: Request, cx: RequestContext) -> ResponseFuture
 where
     S: SocketHandlers,
@@ -382,8 +396,15 @@ where
             Ok(accepted) => accepted,
             Err(e) => return e.into_response(),
         };
+        // Before the hook, which may be costly (a session lookup): a refused peer costs nothing.
+        let peer = match cx.server.admit_websocket(&cx.remote_addr) {
+            Ok(peer) => peer,
+            Err(refused) => return refused.into_response(),
+        };
         match H::call(req, &cx).await {
-            Ok((req, upgrade)) => switch::<S>(req, accepted, upgrade, cx.server, cx.remote_addr),
+            Ok((req, upgrade)) => {
+                switch::<S>(req, accepted, upgrade, cx.server, cx.remote_addr, peer)
+            }
             Err(rejection) => rejection,
         }
     })
