@@ -178,13 +178,14 @@ pub fn any(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `protocols = ["a", …]` | subprotocols, most preferred first | none |
 /// | `allowed_origins = ["https://…", …]` | accept the handshake only from these `Origin`s | any |
 /// | `headers = [("name", "value"), …]` | extra headers of the `101` response | none |
+/// | `rate_limit = RateLimit::per_second(N)` | messages per second per socket, token bucket; `.burst(M)` for the bucket size (default `N`), `.on_exceed(RateLimitAction::Drop)` to drop and call `rate_limited` instead of closing with `1008` (no Bun equivalent) | no limit |
 /// | `options = EXPR` | a `SocketOptions` the other options are applied on top of | `SocketOptions::new()` |
 ///
 /// Values are expressions (`idle_timeout = 2 * 60`, `max_payload_length = LIMIT`), evaluated
 /// once, when `router![…]` builds the router; the lists are string literals, checked at
 /// compile time. For options from configuration, use `options = my_options()`; options that
-/// cannot work (an invalid `SocketOptions::header`) make `router![…]` panic at start-up,
-/// naming the socket.
+/// cannot work (an invalid `SocketOptions::header`, a rate limit of `0`) make `router![…]`
+/// panic at start-up, naming the socket (a literal `0` in `rate_limit` is a compile error).
 ///
 /// # Handlers
 ///
@@ -196,6 +197,7 @@ pub fn any(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|
 /// | `open(ws)` | once the connection is open |
 /// | `message(ws, msg: Message)` | for each text or binary message |
+/// | `rate_limited(ws, msg: Message)` | instead of `message`, for a message over `rate_limit` with `RateLimitAction::Drop` |
 /// | `close(ws, code: u16, reason: &str)` | once, when the connection is closed |
 /// | `drain(ws)` | when the send queue falls back below the backpressure limit |
 /// | `error(ws, error: &WebSocketError)` | when a handler panicked or the peer broke the protocol |

@@ -28,6 +28,7 @@ pub struct ServerConfig {
     pub(crate) http2: bool,
     pub(crate) http2_max_concurrent_streams: u32,
     pub(crate) reuse_port: bool,
+    pub(crate) max_websockets_per_ip: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +44,7 @@ impl Default for ServerConfig {
             http2: true,
             http2_max_concurrent_streams: 100,
             reuse_port: false,
+            max_websockets_per_ip: None,
         }
     }
 }
@@ -160,6 +162,24 @@ impl ServerConfig {
         self.reuse_port = enabled;
         self
     }
+
+    /// How many WebSockets one IP address may hold open at once; `None` for no limit.
+    /// Default: **`None`** (Bun has no limit). With a limit, an upgrade from an address that
+    /// already holds that many open sockets is refused with `429 Too Many Requests`, a
+    /// `Retry-After: 1` header and a text reason. The check runs right after the handshake is
+    /// found valid and **before** the route's [`#[upgrade]`](crate::upgrade) hook runs (for
+    /// [`Server::upgrade`](crate::Server::upgrade), before it switches: it returns
+    /// [`UpgradeError::TooManyFromAddress`](crate::UpgradeError::TooManyFromAddress)). A socket counts from then until its connection ends, so a slot frees
+    /// up as soon as one of the address's sockets closes. Peers on a Unix socket have no
+    /// address and are not limited; an IPv4 peer on a dual-stack listener counts as its IPv4
+    /// address. `Some(0)` refuses every WebSocket over TCP.
+    ///
+    /// Behind a reverse proxy every client has the proxy's address: limit there instead.
+    #[must_use]
+    pub fn max_websockets_per_ip(mut self, limit: Option<usize>) -> Self {
+        self.max_websockets_per_ip = limit;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -180,5 +200,6 @@ mod tests {
         assert!(config.http2);
         assert_eq!(config.http2_max_concurrent_streams, 100);
         assert!(!config.reuse_port);
+        assert_eq!(config.max_websockets_per_ip, None);
     }
 }

@@ -15,7 +15,7 @@ pub use crate::routing::{
 };
 pub use crate::ws::handlers::SocketHandlers;
 pub use crate::ws::upgrade::{DefaultUpgrade, IntoUpgrade, SocketRoute, UpgradeHook};
-pub use crate::ws::{Message, SocketOptions, Upgrade, WebSocket, WebSocketError};
+pub use crate::ws::{Message, RateLimit, SocketOptions, Upgrade, WebSocket, WebSocketError};
 pub use crate::{Request, Response};
 pub use ::bytes::Bytes;
 pub use ::core::future::ready;

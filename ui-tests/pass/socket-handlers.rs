@@ -1,4 +1,4 @@
-//! All seven handlers, plain `fn` and `async fn` mixed, with the argument patterns users
+//! All eight handlers, plain `fn` and `async fn` mixed, with the argument patterns users
 //! write (`_`, `mut`, destructuring-free names).
 use hyperbun::prelude::*;
 use hyperbun::WebSocketError;
@@ -22,6 +22,11 @@ impl Everything {
 
     fn message(ws: &mut WebSocket<State>, msg: Message) {
         ws.send(msg);
+    }
+
+    async fn rate_limited(ws: &mut WebSocket<State>, msg: Message) {
+        later().await;
+        ws.data.log.push(format!("dropped {} bytes", msg.len()));
     }
 
     async fn close(ws: &mut WebSocket<State>, code: u16, reason: &str) {

@@ -24,6 +24,7 @@ struct Tuned;
     protocols = ["chat.v2", "chat.v1"],
     allowed_origins = ["https://example.com", "http://localhost:3000"],
     headers = [("x-server", "hyperbun")],
+    rate_limit = RateLimit::per_second(100).burst(200).on_exceed(RateLimitAction::Drop),
     options = base(),
 )]
 impl Tuned {
@@ -56,6 +57,10 @@ fn main() {
     assert_eq!(
         o.get_allowed_origins(),
         Some(&["https://example.com".to_owned(), "http://localhost:3000".to_owned()][..])
+    );
+    assert_eq!(
+        o.get_rate_limit(),
+        Some(RateLimit::per_second(100).burst(200).on_exceed(RateLimitAction::Drop))
     );
     assert!(std::ptr::eq(o, Tuned::options()), "built once");
     assert_eq!(FromConfig::options().get_backpressure_limit(), 1);

@@ -158,6 +158,9 @@ fn options(args: &SocketArgs) -> TokenStream {
             (OptionValue::Expr(expr), OptionKind::Bool) => quote_spanned! {expr.span()=>
                 let __options = __options.#key({ let __value: bool = #expr; __value });
             },
+            (OptionValue::Expr(expr), OptionKind::RateLimit) => quote_spanned! {expr.span()=>
+                let __options = __options.#key({ let __value: #private::RateLimit = #expr; __value });
+            },
             // Anything `Into<PerMessageDeflate>` (a `bool` or a value), as the builder takes.
             (OptionValue::Expr(expr), OptionKind::Deflate) => quote_spanned! {expr.span()=>
                 let __options = __options.#key(#expr);
@@ -200,7 +203,7 @@ fn method(self_ty: &Type, f: &ImplItemFn) -> TokenStream {
     };
     let ws = quote!(__ws: &#lifetime mut #private::WebSocket<Self::Data>);
     let (params, args): (TokenStream, Vec<TokenStream>) = match name.to_string().as_str() {
-        "message" => (
+        "message" | "rate_limited" => (
             quote!(#ws, __message: #private::Message),
             vec![quote!(__ws), quote!(__message)],
         ),

@@ -36,6 +36,8 @@ pub(crate) enum OptionKind {
     List,
     /// `[("name", "value"), …]`
     Headers,
+    /// A `RateLimit` expression.
+    RateLimit,
 }
 
 /// Every option, in the order error messages list them, with how it is written.
@@ -91,6 +93,11 @@ pub(crate) const OPTIONS: &[(&str, OptionKind, &str)] = &[
         "headers",
         OptionKind::Headers,
         "headers = [(\"name\", \"value\"), …]",
+    ),
+    (
+        "rate_limit",
+        OptionKind::RateLimit,
+        "rate_limit = RateLimit::per_second(N)",
     ),
     ("options", OptionKind::Base, "options = SocketOptions"),
 ];
@@ -289,6 +296,46 @@ fn check_header(name: &LitStr, value: &LitStr) -> syn::Result<()> {
     Ok(())
 }
 
+/// RULE websocket/zero-rate-limit: a rate limit lets at least one message a second through,
+/// in bursts of at least one. Checked where the value is written as literals
+/// (`RateLimit::per_second(0)`, `.burst(0)`); a computed `0` is reported when the router is
+/// built.
+fn check_rate_limit(expr: &Expr) -> syn::Result<()> {
+    let (name, args) = match expr {
+        Expr::MethodCall(call) => {
+            check_rate_limit(&call.receiver)?;
+            (Some(&call.method), &call.args)
+        }
+        Expr::Call(call) => {
+            let name = match &*call.func {
+                Expr::Path(path) => path.path.segments.last().map(|s| &s.ident),
+                _ => None,
+            };
+            (name, &call.args)
+        }
+        Expr::Paren(inner) => return check_rate_limit(&inner.expr),
+        _ => return Ok(()),
+    };
+    let Some(name) = name.filter(|n| *n == "per_second" || *n == "burst") else {
+        return Ok(());
+    };
+    let zero = args.iter().find(|arg| {
+        matches!(arg, Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) if int.base10_digits() == "0")
+    });
+    let Some(zero) = zero else { return Ok(()) };
+    let fix = if name == "per_second" {
+        "for no limit, leave `rate_limit` out"
+    } else {
+        "write `.burst(1)` or more, or leave `.burst(…)` out for a burst of one second's worth"
+    };
+    Err(syn::Error::new(
+        zero.span(),
+        format!(
+            "a rate limit of zero would refuse every message: `{name}` must be at least 1; {fix}"
+        ),
+    ))
+}
+
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
 }
@@ -383,6 +430,10 @@ pub(crate) fn parse_args(tokens: TokenStream) -> syn::Result<SocketArgs> {
                         OptionValue::List(list)
                     }
                     OptionKind::Headers => OptionValue::Headers(headers(&key, usage, &expr)?),
+                    OptionKind::RateLimit => {
+                        check_rate_limit(&expr)?;
+                        OptionValue::Expr(expr)
+                    }
                     _ => OptionValue::Expr(expr),
                 }
             };
@@ -428,6 +479,7 @@ pub(crate) fn recover_data(tokens: TokenStream) -> Option<Type> {
 pub(crate) const HANDLERS: &[(&str, &str)] = &[
     ("open", ""),
     ("message", ", msg: Message"),
+    ("rate_limited", ", msg: Message"),
     ("close", ", code: u16, reason: &str"),
     ("drain", ""),
     ("error", ", error: &WebSocketError"),
@@ -439,7 +491,7 @@ pub(crate) const HANDLERS: &[(&str, &str)] = &[
 pub(crate) fn arity(name: &str) -> usize {
     match name {
         "close" => 3,
-        "message" | "error" | "ping" | "pong" => 2,
+        "message" | "rate_limited" | "error" | "ping" | "pong" => 2,
         _ => 1,
     }
 }
@@ -528,6 +580,15 @@ mod tests {
         assert!(args("allowed_origins = [\"https://a.com:8443\", \"null\"]").is_ok());
         assert!(error("headers = [(\"Upgrade\", \"x\")]").contains("set by the WebSocket"));
         assert!(error("headers = [(\"x a\", \"x\")]").contains("not a valid header name"));
+        assert!(args("rate_limit = RateLimit::per_second(10).burst(20)").is_ok());
+        assert!(args("rate_limit = limit()").is_ok());
+        assert!(error("rate_limit = RateLimit::per_second(0)")
+            .contains("`per_second` must be at least 1"));
+        assert!(
+            error("rate_limit = RateLimit::per_second(5).burst(0).on_exceed(Drop)")
+                .contains("`burst` must be at least 1")
+        );
+        assert!(error("rateLimit = x()").contains("write `rate_limit`"));
     }
 
     #[test]

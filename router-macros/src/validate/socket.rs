@@ -176,6 +176,12 @@ fn closest_handler(name: &str) -> Option<&'static str> {
         ("writable", "drain"),
         ("err", "error"),
         ("errors", "error"),
+        ("ratelimit", "rate_limited"),
+        ("ratelimited", "rate_limited"),
+        ("ratelimitexceeded", "rate_limited"),
+        ("throttle", "rate_limited"),
+        ("throttled", "rate_limited"),
+        ("limited", "rate_limited"),
     ];
     HANDLERS
         .iter()
@@ -431,6 +437,9 @@ mod tests {
         assert_eq!(closest_handler("mesage"), Some("message"));
         assert_eq!(closest_handler("disconnect"), Some("close"));
         assert_eq!(closest_handler("on_drain"), Some("drain"));
+        assert_eq!(closest_handler("on_rate_limited"), Some("rate_limited"));
+        assert_eq!(closest_handler("rate_limit"), Some("rate_limited"));
+        assert_eq!(closest_handler("onThrottled"), Some("rate_limited"));
         assert_eq!(closest_handler("broadcast"), None);
         assert_eq!(closest_handler("helper"), None);
     }

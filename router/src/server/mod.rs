@@ -30,10 +30,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::ws::frame::OpCode;
+use crate::ws::peers::{PeerSlot, Peers};
 use crate::ws::pubsub::{self, Hub};
 use crate::ws::registry::{Key, Registry};
 use crate::ws::shared::SocketShared;
-use crate::{Addr, Message, PublishResult, ServerConfig, TopicError};
+use crate::{Addr, Message, PublishResult, ServerConfig, TopicError, UpgradeError};
 
 /// Where a server is in its life. Every live connection (and the accept loop) holds a
 /// receiver, so `closed()` on the sender resolves exactly when the last one has finished.
@@ -115,6 +116,8 @@ struct Shared {
     hub: Hub,
     /// [`ServerConfig::max_topic_length`].
     max_topic_length: usize,
+    /// Open sockets per IP, when [`ServerConfig::max_websockets_per_ip`] is set.
+    peers: Option<Arc<Peers>>,
 }
 
 impl fmt::Debug for Server {
@@ -136,6 +139,9 @@ impl Server {
                 registry: Arc::default(),
                 hub: Hub::default(),
                 max_topic_length: config.max_topic_length,
+                peers: config
+                    .max_websockets_per_ip
+                    .map(|limit| Arc::new(Peers::new(limit))),
             }),
         }
     }
@@ -290,6 +296,16 @@ impl Server {
     /// The idle sweeper's clock.
     pub(crate) fn clock(&self) -> u32 {
         self.shared.registry.clock()
+    }
+
+    /// Counts an upgrade from `addr` against
+    /// [`max_websockets_per_ip`](ServerConfig::max_websockets_per_ip) until the returned slot
+    /// drops, or refuses it (`429`) when the address holds the limit already.
+    pub(crate) fn admit_websocket(&self, addr: &Addr) -> Result<PeerSlot, UpgradeError> {
+        match &self.shared.peers {
+            Some(peers) => peers.admit(addr),
+            None => Ok(PeerSlot::default()),
+        }
     }
 
     /// Registers an open socket until the returned guard drops. `stop` (the receiver) keeps

@@ -8,6 +8,10 @@
 //! Life of a connection: `open` → (`message` | `ping` | `pong` | `drain`)* → `close`, exactly
 //! once each for `open` and `close`, whatever ends the connection. A handler that panics
 //! closes its own socket with `1011` and `error` runs; other sockets are untouched.
+//!
+//! A socket with a [`RateLimit`](crate::RateLimit) keeps its token bucket here: the clock is
+//! read once per read that holds a message, and each message takes a token before `message`
+//! runs (see [`rate_limit`](crate::ws::rate_limit)).
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -28,7 +32,9 @@ use crate::ws::deflate::{Receiver, Sender};
 use crate::ws::frame::{CloseReason, Decoder, Event, OpCode};
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::idle::{IdleAction, IdleState};
+use crate::ws::peers::PeerSlot;
 use crate::ws::queue::Payload;
+use crate::ws::rate_limit::{RateLimitAction, TokenBucket};
 use crate::ws::shared::SocketShared;
 use crate::ws::socket::Conn;
 use crate::ws::spare;
@@ -48,6 +54,11 @@ const LINGER: Duration = Duration::from_secs(1);
 /// Drives one upgraded connection until it is closed: builds the connection's state, then
 /// returns the future that runs it. (Built outside the `async` block so the task stores each
 /// value once: an `async fn` keeps its arguments alongside the locals made from them.)
+///
+/// `peer` counts the socket against its IP's
+/// [`max_websockets_per_ip`](crate::ServerConfig::max_websockets_per_ip) until the connection
+/// ends, like the registration.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run<S: SocketHandlers>(
     transport: Stream,
     leftover: Bytes,
@@ -56,6 +67,7 @@ pub(crate) fn run<S: SocketHandlers>(
     remote_addr: Addr,
     negotiated: Negotiated,
     stop: tokio::sync::watch::Receiver<crate::server::Phase>,
+    peer: PeerSlot,
 ) -> impl Future<Output = ()> + Send {
     let Negotiated { protocol, deflate } = negotiated;
     let options = S::options();
@@ -85,11 +97,16 @@ pub(crate) fn run<S: SocketHandlers>(
     }
     let mut decoder = Decoder::new(options.max_payload_length);
     decoder.set_rsv1_allowed(receiver.is_some());
+    let rate = options
+        .rate_limit
+        .as_ref()
+        .map(|limit| TokenBucket::new(limit, Instant::now()));
     let driver = Driver {
         shared,
         decoder,
         read_buf,
         receiver,
+        rate,
     };
     async move {
         let mut ws = ws;
@@ -102,6 +119,9 @@ pub(crate) fn run<S: SocketHandlers>(
         if let Err(panic) = call(&driver.shared, || S::close(&mut ws, code, &reason)).await {
             log_panic::<S>("close", &panic);
         }
+        // The peer's slot first: once the socket no longer counts as open, its IP may open
+        // another.
+        drop(peer);
         drop(registration);
     }
 }
@@ -133,6 +153,8 @@ struct Driver {
     read_buf: BytesMut,
     /// Inflates compressed messages, when permessage-deflate was agreed.
     receiver: Option<Receiver>,
+    /// The message rate limit's bucket, when the route has one.
+    rate: Option<TokenBucket>,
 }
 
 /// What woke the driver.
@@ -305,6 +327,8 @@ impl Driver {
 
     /// After a read: runs a handler per complete frame in the read buffer.
     async fn dispatch<S: SocketHandlers>(&mut self, ws: &mut WebSocket<S::Data>) -> Option<Ending> {
+        // The rate limit's bucket is refilled once per read, at its first message.
+        let mut refilled = false;
         loop {
             let event = match self.next_event() {
                 Ok(Some(event)) => event,
@@ -312,10 +336,24 @@ impl Driver {
                 Err(reason) => return Some(Box::pin(self.protocol_failed::<S>(ws, reason)).await),
             };
             let (handler, result) = match event {
-                Event::Message(message) => (
-                    "message",
-                    call(&self.shared, || S::message(ws, message)).await,
-                ),
+                Event::Message(message) => match self.over_rate_limit(&mut refilled) {
+                    None => (
+                        "message",
+                        call(&self.shared, || S::message(ws, message)).await,
+                    ),
+                    Some(RateLimitAction::Drop) => {
+                        tracing::trace!(target: "hyperbun::ws", socket = S::NAME, peer = %ws.conn.remote_addr, "message over the rate limit dropped");
+                        (
+                            "rate_limited",
+                            call(&self.shared, || S::rate_limited(ws, message)).await,
+                        )
+                    }
+                    Some(RateLimitAction::Close) => {
+                        tracing::debug!(target: "hyperbun::ws", socket = S::NAME, peer = %ws.conn.remote_addr, "rate limit exceeded; closing with 1008");
+                        ws.conn.start_close(1008, "rate limit exceeded");
+                        break;
+                    }
+                },
                 Event::Ping(payload) => {
                     ws.conn
                         .shared
@@ -338,6 +376,26 @@ impl Driver {
             spare::give_back(spare::Kind::Read, std::mem::take(&mut self.read_buf));
         }
         None
+    }
+
+    /// Takes a token for one message from the rate limit's bucket, refilling it first if
+    /// this read has not yet; `None` when the message may be handled (or there is no limit),
+    /// else what the route does with a message over the limit.
+    fn over_rate_limit(&mut self, refilled: &mut bool) -> Option<RateLimitAction> {
+        let bucket = self.rate.as_mut()?;
+        if !*refilled {
+            *refilled = true;
+            bucket.refill(Instant::now());
+        }
+        if bucket.take() {
+            return None;
+        }
+        Some(
+            self.shared
+                .options
+                .rate_limit
+                .map_or(RateLimitAction::Close, |limit| limit.get_on_exceed()),
+        )
     }
 
     /// The peer sent a close frame while we were open: answer it (echoing its code) and end.
@@ -594,6 +652,7 @@ mod tests {
                 deflate: None,
             },
             server.stop_receiver(),
+            PeerSlot::default(),
         ));
         (server, far)
     }

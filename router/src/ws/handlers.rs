@@ -42,6 +42,17 @@ pub trait SocketHandlers: Sized + Send + Sync + 'static {
         message: Message,
     ) -> impl Future<Output = ()> + Send + '_;
 
+    /// `rate_limited(ws, message)`: a message over the socket's
+    /// [`RateLimit`](crate::RateLimit), dropped (with
+    /// [`RateLimitAction::Drop`](crate::RateLimitAction::Drop)).
+    fn rate_limited(
+        ws: &mut WebSocket<Self::Data>,
+        message: Message,
+    ) -> impl Future<Output = ()> + Send + '_ {
+        let _ = (ws, message);
+        ready(())
+    }
+
     /// `close(ws, code, reason)`.
     fn close<'a>(
         ws: &'a mut WebSocket<Self::Data>,

@@ -181,6 +181,14 @@ pub enum UpgradeError {
     /// to switch (`500`: a bug in the server, not in the request).
     #[error("the request did not arrive on a connection of this server, so it cannot be upgraded")]
     NotFromConnection,
+    /// The client's IP address holds
+    /// [`max_websockets_per_ip`](crate::ServerConfig::max_websockets_per_ip) open sockets
+    /// already: `429 Too Many Requests` with `Retry-After: 1`.
+    #[error("too many WebSocket connections from this address (at most {limit})")]
+    TooManyFromAddress {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl UpgradeError {
@@ -198,6 +206,7 @@ impl UpgradeError {
             | UpgradeError::ConnectionNotUpgrade
             | UpgradeError::WebSocketVersion => StatusCode::UPGRADE_REQUIRED,
             UpgradeError::MissingOrigin | UpgradeError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            UpgradeError::TooManyFromAddress { .. } => StatusCode::TOO_MANY_REQUESTS,
             UpgradeError::InvalidHeader(_) | UpgradeError::NotFromConnection => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -223,6 +232,10 @@ impl IntoResponse for UpgradeError {
                 if matches!(self, UpgradeError::WebSocketVersion) {
                     headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
                 }
+            }
+            UpgradeError::TooManyFromAddress { .. } => {
+                // Sockets close at any moment: a page that reconnects may try again soon.
+                headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }

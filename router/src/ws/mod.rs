@@ -13,6 +13,7 @@
 //! | `driver` | one task per socket: reads, runs handlers, writes in batches, closes |
 //! | `idle` | idle timeouts: one socket's bookkeeping, checked by the registry's sweeper |
 //! | `registry` | every open socket of a server, sharded; the idle sweeper; stop and abort |
+//! | `peers` | open sockets per IP address, for `max_websockets_per_ip` |
 //! | `pubsub` | the hub: topics, subscriber lists, publish encoded once for every subscriber |
 //! | `socket` | [`WebSocket`], the public handle handlers get |
 //! | `shared` | one socket's state shared across tasks: flags, waker, the backpressure policy |
@@ -20,9 +21,10 @@
 //! | `transport` | what a socket runs on: TCP and Unix sockets, or any `AsyncRead + AsyncWrite` |
 //! | `spare` | per-thread spare buffers, so busy sockets reuse and idle ones hold none |
 //! | `handlers` | `SocketHandlers`, the trait `#[websocket]` implements and the driver calls |
+//! | `rate_limit` | [`RateLimit`], a socket's message rate limit, and the token bucket the driver keeps |
 //!
 //! Imports run top-down, with no cycle: `upgrade` → `driver` → `handlers` → `socket` →
-//! the [`Server`](crate::Server) handle → (`pubsub`, `registry`) → `shared` → `queue` →
+//! the [`Server`](crate::Server) handle → (`pubsub`, `registry`, `peers`) → `shared` → `queue` →
 //! (`frame`, `deflate`, `transport`, `spare`). The accept loop (`server::listen`) sits above
 //! all of them.
 
@@ -34,8 +36,10 @@ pub(crate) mod handshake;
 pub(crate) mod idle;
 mod message;
 mod options;
+pub(crate) mod peers;
 pub(crate) mod pubsub;
 pub(crate) mod queue;
+pub(crate) mod rate_limit;
 pub(crate) mod registry;
 pub(crate) mod shared;
 pub(crate) mod socket;
@@ -49,6 +53,7 @@ pub use handshake::UpgradeError;
 pub use message::{Message, Utf8Bytes};
 pub use options::SocketOptions;
 pub use pubsub::{PublishResult, TopicError};
+pub use rate_limit::{RateLimit, RateLimitAction};
 pub use socket::{ReadyState, SendStatus, SubscribeStatus, WebSocket};
 pub use upgrade::Upgrade;
 
@@ -84,7 +89,7 @@ pub enum WebSocketError {
     /// A handler panicked; the socket is closing with `1011`.
     #[error("the `{handler}` handler panicked: {message}")]
     HandlerPanicked {
-        /// Which handler: `open`, `message`, `drain`, `ping` or `pong`.
+        /// Which handler: `open`, `message`, `rate_limited`, `drain`, `ping` or `pong`.
         handler: &'static str,
         /// The panic's message.
         message: String,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 
 use crate::ws::deflate::PerMessageDeflate;
+use crate::ws::rate_limit::RateLimit;
 
 /// How one socket route behaves: Bun's `websocket` options with Bun's defaults, plus the
 /// handshake's subprotocols, `Origin` allow-list and extra `101` headers.
@@ -39,6 +40,7 @@ pub struct SocketOptions {
     pub(crate) protocols: Vec<String>,
     pub(crate) allowed_origins: Option<Vec<String>>,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) rate_limit: Option<RateLimit>,
     /// Why a [`header`](Self::header) was not added, reported when the router is built.
     pub(crate) invalid: Option<String>,
 }
@@ -52,7 +54,7 @@ impl Default for SocketOptions {
 impl SocketOptions {
     /// Bun's defaults: 16 MiB messages, 120 s idle timeout with pings, 1 MiB backpressure
     /// limit (sends past it are dropped), no subprotocols, any origin; and, where Bun has no
-    /// limit, at most 4096 topics per socket.
+    /// limit, at most 4096 topics per socket; no message rate limit.
     #[must_use]
     pub fn new() -> Self {
         SocketOptions {
@@ -67,6 +69,7 @@ impl SocketOptions {
             protocols: Vec::new(),
             allowed_origins: None,
             headers: Vec::new(),
+            rate_limit: None,
             invalid: None,
         }
     }
@@ -196,9 +199,29 @@ impl SocketOptions {
         self
     }
 
+    /// Limits how many messages each socket may receive (default: **no limit**, as in Bun):
+    /// a token bucket per socket, refilled at [`RateLimit::per_second`] up to
+    /// [`RateLimit::burst`]. Each complete text or binary message takes a token before the
+    /// `message` handler runs; one that finds none closes the socket with `1008` ("rate limit
+    /// exceeded") or, with [`RateLimitAction::Drop`](crate::RateLimitAction::Drop), is dropped
+    /// and handed to the `rate_limited` handler instead.
+    ///
+    /// # Panics
+    ///
+    /// A rate or burst of `0` makes building the router ([`router!`](crate::router)) panic,
+    /// naming the socket.
+    #[must_use]
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
     /// Why these options cannot work, if they cannot.
     pub(crate) fn validate(&self) -> Result<(), &str> {
-        self.invalid.as_deref().map_or(Ok(()), Err)
+        if let Some(why) = &self.invalid {
+            return Err(why);
+        }
+        self.rate_limit.as_ref().map_or(Ok(()), RateLimit::validate)
     }
 
     /// The [maximum message size](Self::max_payload_length).
@@ -260,6 +283,12 @@ impl SocketOptions {
     pub fn get_allowed_origins(&self) -> Option<&[String]> {
         self.allowed_origins.as_deref()
     }
+
+    /// The [message rate limit](Self::rate_limit), if any.
+    #[must_use]
+    pub fn get_rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+    }
 }
 
 /// A `101` header, or why it cannot be one.
@@ -300,6 +329,27 @@ mod tests {
         assert_eq!(o.get_max_topics_per_socket(), 4096);
         assert!(o.get_protocols().is_empty());
         assert!(o.get_allowed_origins().is_none());
+        assert!(o.get_rate_limit().is_none());
+    }
+
+    #[test]
+    fn a_zero_rate_limit_is_kept_for_the_router_to_report() {
+        assert!(SocketOptions::new()
+            .rate_limit(RateLimit::per_second(10).burst(1))
+            .validate()
+            .is_ok());
+        let why = SocketOptions::new()
+            .rate_limit(RateLimit::per_second(0))
+            .validate()
+            .unwrap_err()
+            .to_owned();
+        assert!(why.starts_with("RateLimit::per_second(0)"), "{why}");
+        let why = SocketOptions::new()
+            .rate_limit(RateLimit::per_second(3).burst(0))
+            .validate()
+            .unwrap_err()
+            .to_owned();
+        assert!(why.starts_with("RateLimit::burst(0)"), "{why}");
     }
 
     #[test]

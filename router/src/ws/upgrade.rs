@@ -24,6 +24,7 @@ use crate::routing::{ResponseFuture, Route, RouteDef};
 use crate::server::Connection;
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::handshake::{self, Accepted, UpgradeError};
+use crate::ws::peers::PeerSlot;
 use crate::ws::transport::Stream;
 use crate::{Addr, IntoResponse, IntoResponseHeaders, Request, Response, Server};
 
@@ -148,7 +149,9 @@ impl Server {
     /// [`UpgradeError`] when the request is not a valid WebSocket handshake, or a header in
     /// `headers` is invalid; [`UpgradeError::NotFromConnection`] for a request that did not
     /// arrive on one of the server's connections (built by hand, or rebuilt from its parts
-    /// without the original's extensions), since there is no connection to switch.
+    /// without the original's extensions), since there is no connection to switch;
+    /// [`UpgradeError::TooManyFromAddress`] (`429`) when the peer's address holds
+    /// [`max_websockets_per_ip`](crate::ServerConfig::max_websockets_per_ip) open sockets.
     ///
     /// # Examples
     ///
@@ -200,23 +203,27 @@ impl Server {
             Some(UpgradeFrom(connection)) => connection.remote_addr.clone(),
             None => return Err(UpgradeError::NotFromConnection),
         };
+        let peer = self.admit_websocket(&remote_addr)?;
         Ok(switch::<S>(
             req,
             accepted,
             upgrade,
             self.clone(),
             remote_addr,
+            peer,
         ))
     }
 }
 
-/// Answers `101` and hands the connection to the driver once hyper releases it.
+/// Answers `101` and hands the connection to the driver once hyper releases it. `peer` is the
+/// connection's place in its IP's socket limit: every caller must have been admitted.
 pub(crate) fn switch<S: SocketHandlers>(
     mut req: Request,
     mut accepted: Accepted,
     upgrade: Upgrade<S::Data>,
     server: Server,
     remote_addr: Addr,
+    peer: PeerSlot,
 ) -> Response {
     let options = S::options();
     if let Some(e) = upgrade.error {
@@ -264,6 +271,7 @@ pub(crate) fn switch<S: SocketHandlers>(
                 remote_addr,
                 crate::ws::driver::Negotiated { protocol, deflate },
                 stop,
+                peer,
             )
             .await;
             drop(connection);
@@ -411,7 +419,8 @@ fn prepare<S: SocketHandlers>() {
     }
 }
 
-/// The route handler: check the handshake, run the hook, switch protocols.
+/// The route handler: check the handshake, count the peer's sockets, run the hook, switch
+/// protocols.
 fn serve<S, H>(req: Request, cx: RequestContext) -> ResponseFuture
 where
     S: SocketHandlers,
@@ -423,8 +432,15 @@ where
             Ok(accepted) => accepted,
             Err(e) => return e.into_response(),
         };
+        // Before the hook, which may be costly (a session lookup): a refused peer costs nothing.
+        let peer = match cx.server.admit_websocket(&cx.remote_addr) {
+            Ok(peer) => peer,
+            Err(refused) => return refused.into_response(),
+        };
         match H::call(req, &cx).await {
-            Ok((req, upgrade)) => switch::<S>(req, accepted, upgrade, cx.server, cx.remote_addr),
+            Ok((req, upgrade)) => {
+                switch::<S>(req, accepted, upgrade, cx.server, cx.remote_addr, peer)
+            }
             Err(rejection) => rejection,
         }
     })
