@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::conn::{self, Protocols};
 use super::dispatch::ConnService;
-use super::{Connection, Phase};
+use super::{ConnectionSlot, Phase};
 use crate::routing::RouteTable;
 use crate::{Addr, Server, ServerConfig};
 
@@ -108,13 +108,19 @@ impl AcceptLoop {
             if let Some((since, _)) = failing.take() {
                 tracing::warn!(target: "hyperbun::server", failed_for = ?since.elapsed(), "accepting connections again");
             }
-            let slot = capacity.as_ref().map(Capacity::take);
-            let over_capacity = matches!(slot, Some(None));
-            let connection = Arc::new(Connection {
-                remote_addr: peer,
-                _slot: slot.flatten(),
-            });
-            self.spawn_connection(io, connection, over_capacity);
+            let (slot, over_capacity) = match &capacity {
+                None => (ConnectionSlot::default(), false),
+                Some(capacity) => match capacity.take() {
+                    Some(slot) => (
+                        ConnectionSlot {
+                            _held: Some(Arc::new(slot)),
+                        },
+                        false,
+                    ),
+                    None => (ConnectionSlot::default(), true),
+                },
+            };
+            self.spawn_connection(io, peer, slot, over_capacity);
         }
         if let Listener::Unix(listener) = &self.listener {
             if let Some(path) = listener
@@ -130,12 +136,18 @@ impl AcceptLoop {
         tracing::info!(target: "hyperbun::server", local_addr = %self.server.local_addr(), "stopped accepting; finishing in-flight requests");
     }
 
-    fn spawn_connection(&self, io: Io, connection: Arc<Connection>, over_capacity: bool) {
+    fn spawn_connection(
+        &self,
+        io: Io,
+        remote_addr: Addr,
+        slot: ConnectionSlot,
+        over_capacity: bool,
+    ) {
         let service = ConnService {
             table: Arc::clone(&self.table),
             server: self.server.clone(),
-            remote_addr: connection.remote_addr.clone(),
-            connection,
+            remote_addr,
+            slot,
             body_limit: self.config.max_request_body_size,
             over_capacity,
         };

@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use http::{header, HeaderValue, StatusCode};
 use hyper::body::Incoming;
 
-use super::Connection;
+use super::ConnectionSlot;
 use crate::panic::panic_message;
 use crate::rejection::body_error;
 use crate::routing::{Lookup, RequestContext, ResponseFuture, RouteDef, RouteTable};
@@ -26,7 +26,7 @@ pub(crate) struct ConnService {
     pub(crate) server: Server,
     pub(crate) remote_addr: Addr,
     /// Travels with upgrade requests, so the socket keeps the connection's slot.
-    pub(crate) connection: Arc<Connection>,
+    pub(crate) slot: ConnectionSlot,
     pub(crate) body_limit: usize,
     /// Accepted past `max_connections`: every request is told `503`.
     pub(crate) over_capacity: bool,
@@ -78,8 +78,10 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
         let mut req = req.map(|body| Body::incoming(body, limit));
         if websocket_over_h2 || req.headers().contains_key(header::UPGRADE) {
             // For the socket: its peer, and the connection it keeps while it lives.
-            req.extensions_mut()
-                .insert(UpgradeFrom(Arc::clone(&self.connection)));
+            req.extensions_mut().insert(UpgradeFrom {
+                remote_addr: self.remote_addr.clone(),
+                slot: self.slot.clone(),
+            });
         }
         let cx = RequestContext {
             params,

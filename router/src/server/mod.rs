@@ -11,7 +11,7 @@
 //!
 //! Imports run one way: `listen` → `accept` → `conn` → `dispatch` → routing and `ws`; `ws`
 //! reaches back only for this handle, which knows the registry and the hub, and for
-//! [`Connection`], which an upgraded socket keeps while it lives.
+//! [`ConnectionSlot`], which an upgraded socket keeps while it lives.
 
 mod accept;
 mod conn;
@@ -324,14 +324,13 @@ impl Server {
     }
 }
 
-/// One accepted connection, as requests and sockets see it: its peer, and its place in the
-/// count that [`max_connections`](ServerConfig::max_connections) bounds, given back when the
-/// last holder drops it: the connection's task, and a WebSocket the connection became (an
-/// upgrade request carries it to the socket).
-#[derive(Debug)]
-pub(crate) struct Connection {
-    pub(crate) remote_addr: Addr,
-    pub(crate) _slot: Option<accept::Slot>,
+/// An accepted connection's place in the count that
+/// [`max_connections`](ServerConfig::max_connections) bounds, shared by whoever uses the
+/// connection: its task, and a WebSocket it became (an upgrade request carries it to the
+/// socket). Given back when the last holder drops it. Nothing (no allocation) without a limit.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConnectionSlot {
+    _held: Option<Arc<accept::Slot>>,
 }
 
 /// Keeps a socket in the server's registry; removes it when dropped.

@@ -10,7 +10,6 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -21,7 +20,7 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::extract::RequestContext;
 use crate::replay::Replay;
 use crate::routing::{ResponseFuture, Route, RouteDef};
-use crate::server::Connection;
+use crate::server::ConnectionSlot;
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::handshake::{self, Accepted, UpgradeError};
 use crate::ws::peers::PeerSlot;
@@ -132,7 +131,10 @@ impl<T: fmt::Debug> fmt::Debug for Upgrade<T> {
 /// connections), and the socket keeps the connection's place in
 /// [`max_connections`](crate::ServerConfig::max_connections) while it lives.
 #[derive(Debug, Clone)]
-pub(crate) struct UpgradeFrom(pub(crate) Arc<Connection>);
+pub(crate) struct UpgradeFrom {
+    pub(crate) remote_addr: Addr,
+    pub(crate) slot: ConnectionSlot,
+}
 
 impl Server {
     /// Upgrades `req` to a WebSocket driven by the handlers of `S` (a type with a
@@ -200,7 +202,7 @@ impl Server {
             .apply(&mut upgrade.headers)
             .map_err(UpgradeError::InvalidHeader)?;
         let remote_addr = match req.extensions().get::<UpgradeFrom>() {
-            Some(UpgradeFrom(connection)) => connection.remote_addr.clone(),
+            Some(from) => from.remote_addr.clone(),
             None => return Err(UpgradeError::NotFromConnection),
         };
         let peer = self.admit_websocket(&remote_addr)?;
@@ -246,7 +248,10 @@ pub(crate) fn switch<S: SocketHandlers>(
         .as_ref()
         .and_then(|p| p.to_str().ok())
         .map(Box::from);
-    let connection = req.extensions_mut().remove::<UpgradeFrom>();
+    let slot = req
+        .extensions_mut()
+        .remove::<UpgradeFrom>()
+        .map(|from| from.slot);
     let on_upgrade = hyper::upgrade::on(&mut req);
     let response = handshake::switching_protocols(&accepted, options, upgrade.headers);
     let data = upgrade.data;
@@ -274,7 +279,7 @@ pub(crate) fn switch<S: SocketHandlers>(
                 peer,
             )
             .await;
-            drop(connection);
+            drop(slot);
         });
     });
     response
