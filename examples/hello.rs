@@ -13,18 +13,20 @@ use hyperbun::prelude::*;
 #[path = "common.rs"]
 mod common;
 
+// The handlers are `pub(crate)`: the `tls` example serves them too.
+
 #[get("/")]
-async fn index() -> Json<Value> {
+pub(crate) async fn index() -> Json<Value> {
     Json(json!({ "message": "Hello, world!" }))
 }
 
 #[get("/users/:id")]
-async fn user(id: u64) -> String {
+pub(crate) async fn user(id: u64) -> String {
     format!("user {id}")
 }
 
 #[post("/echo")]
-async fn echo(Json(body): Json<Value>) -> Json<Value> {
+pub(crate) async fn echo(Json(body): Json<Value>) -> Json<Value> {
     Json(body)
 }
 

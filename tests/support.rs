@@ -711,15 +711,7 @@ impl TestCert {
 
     /// A client that trusts the CA alone and offers `alpn` (none if empty).
     pub fn client_config_alpn(&self, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.ca_der.clone()).expect("CA among the roots");
-        let mut config = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        Arc::new(config)
+        client_config_trusting(self.ca_der.as_ref(), alpn)
     }
 
     /// The server's certificate, DER: what a client sees as the peer certificate.
@@ -747,6 +739,22 @@ impl TestCert {
         std::fs::write(&key, &self.key_pem).expect("write key");
         (cert, key)
     }
+}
+
+/// A client that trusts the one certificate `root_der` (a CA, or a self-signed server
+/// certificate) and offers `alpn` (none if empty).
+pub fn client_config_trusting(root_der: &[u8], alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(root_der.to_vec()))
+        .expect("the certificate among the roots");
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
