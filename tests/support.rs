@@ -720,6 +720,18 @@ impl TestCert {
         CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).expect("the certificate's PEM")
     }
 
+    /// The base64 SHA-256 of the server's public key (its SubjectPublicKeyInfo): what
+    /// Chromium's `--ignore-certificate-errors-spki-list` takes to trust this certificate
+    /// alone, without installing the CA in a certificate store.
+    pub fn spki_sha256(&self) -> String {
+        use base64::Engine;
+        use rcgen::PublicKeyData;
+        let key = rcgen::KeyPair::from_pem(&self.key_pem).expect("the key's PEM");
+        let spki = key.subject_public_key_info();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    }
+
     /// Writes the CA's certificate as `ca.pem` into `dir` (created if needed), for clients
     /// that take a file (curl's `--cacert`, Python's `ssl` context); returns its path.
     pub fn write_ca(&self, dir: &Path) -> PathBuf {
