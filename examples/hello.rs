@@ -10,8 +10,9 @@
 
 use hyperbun::prelude::*;
 
+// `pub(crate)`: the `tls` example, which includes this file, uses it through `hello::common`.
 #[path = "common.rs"]
-mod common;
+pub(crate) mod common;
 
 // The handlers are `pub(crate)`: the `tls` example serves them too.
 

@@ -28,13 +28,13 @@ use std::io;
 use hyperbun::prelude::*;
 use hyperbun::TlsConfig;
 
-#[path = "common.rs"]
-mod common;
-
-/// The hello example's routes (and its tests).
+/// The hello example's routes (and its tests), and through it `common.rs` (a file may be
+/// included only once).
 #[path = "hello.rs"]
 #[allow(dead_code)]
 mod hello;
+
+use hello::common;
 
 /// The socket on `/`.
 struct Secure;
