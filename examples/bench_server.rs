@@ -9,10 +9,20 @@
 //! `DEFLATE=1` negotiates permessage-deflate, like Bun's `perMessageDeflate: true` there;
 //! like that server, it then inflates what clients compress and sends uncompressed.
 //!
+//! `TLS_CERT=cert.pem TLS_KEY=key.pem` (both set) serves HTTPS/WSS with that certificate and
+//! key, as the reference server does with Bun.serve's `tls` option, so `TLS=1 compare.sh`
+//! measures both over `wss://`; otherwise plain HTTP/WS. HTTP/2 stays on, but wsbench offers
+//! ALPN `http/1.1` only, so every socket is an HTTP/1.1 upgrade, as against Bun.
+//!
 //! Run it:   cargo run --release --example bench_server     (PORT, default 4001)
 //! Measure:  ../shared/tools/wsbench/compare.sh -w chat-16,chat-32,fanout-500 target/release/examples/bench_server
+//!           TLS=1 ../shared/tools/wsbench/compare.sh -w echo-p16 target/release/examples/bench_server
+
+use std::ffi::OsString;
+use std::io;
 
 use hyperbun::prelude::*;
+use hyperbun::TlsConfig;
 
 #[path = "common.rs"]
 mod common;
@@ -48,9 +58,29 @@ impl Chat {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let port = common::setup("warn", 4001);
-    let server = app().bind(("127.0.0.1", port)).await?;
+    let tls = tls_from(std::env::var_os("TLS_CERT"), std::env::var_os("TLS_KEY"))?;
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    let server = match tls {
+        Some(tls) => app().bind_tls(("127.0.0.1", port), tls).await?,
+        None => app().bind(("127.0.0.1", port)).await?,
+    };
+    eprintln!("hyperbun listening on {scheme}://127.0.0.1:{port} (/echo, /ws)");
     server.stopped().await;
     Ok(())
+}
+
+/// The certificate and key from `TLS_CERT` and `TLS_KEY` when both are set (PEM files);
+/// `None`, plain WS, when neither is. Only one of them is a mistake, not a reason to fall
+/// back to plain WS and measure the wrong thing.
+fn tls_from(cert: Option<OsString>, key: Option<OsString>) -> io::Result<Option<TlsConfig>> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => TlsConfig::from_pem_files(cert, key).map(Some),
+        (None, None) => Ok(None),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "set both TLS_CERT and TLS_KEY (PEM files), or neither for plain WS",
+        )),
+    }
 }
 
 /// The routes, shared by `main` and the tests below.
@@ -80,5 +110,34 @@ mod tests {
             ws.close().await;
         }
         app.stop().await;
+    }
+
+    #[tokio::test]
+    async fn with_tls_cert_and_key_it_serves_wss() {
+        use hyperbun::client::ClientBuilder;
+        use hyperbun_tests::{scratch_dir, start_tls, within, TestCert};
+
+        let cert = TestCert::new();
+        let dir = scratch_dir("bench-server-tls");
+        let (cert_file, key_file) = cert.write_files(&dir);
+        let tls = super::tls_from(Some(cert_file.into()), Some(key_file.into()))
+            .expect("loads")
+            .expect("TLS");
+        let (server, addr) = start_tls(super::app(), tls).await;
+        let mut ws = ClientBuilder::new(format!("wss://127.0.0.1:{}/echo", addr.port()))
+            .tls_config(cert.client_config())
+            .connect()
+            .await
+            .expect("wss://");
+        ws.send("over TLS").await.unwrap();
+        let echo = within("echo", ws.recv()).await.unwrap().unwrap();
+        assert_eq!(echo.as_text(), Some("over TLS"));
+        ws.close(1000, "done").await.unwrap();
+        server.stop().await;
+
+        assert!(super::tls_from(None, None).expect("plain").is_none());
+        let error = super::tls_from(None, Some("key.pem".into())).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -1,20 +1,30 @@
 //! The chat page in a real browser: two headless Chromium tabs, driven over the W3C WebDriver
 //! protocol (`chromedriver`), join the room, see each other's messages, negotiate
-//! permessage-deflate, and `/room-stats` counts them. `tests/browser/setup.sh` installs
-//! Chromium and chromedriver (Debian packages) when they are missing.
+//! permessage-deflate, and `/room-stats` counts them; once over `http://` and once over
+//! `https://` (the router served with TLS, the page's socket on `wss://`). `tests/browser/setup.sh`
+//! installs Chromium and chromedriver (Debian packages) when they are missing.
+//!
+//! Over `https://` Chromium trusts the test's certificate by its public key
+//! (`--ignore-certificate-errors-spki-list`), not by ignoring every error, and loads the page
+//! over HTTP/2 (ALPN). Whether it then opens the WebSocket as an HTTP/2 extended CONNECT (RFC
+//! 8441) or on an HTTP/1.1 connection of its own is Chromium's choice: the test's upgrade hook
+//! notes the request's version and prints it, and does not fail on either.
 //!
 //! WebDriver is a small JSON-over-HTTP protocol; the handful of commands used here (new
 //! session, navigate, find element, type, click, run a script, end session) are sent with the
 //! test crate's HTTP client rather than through a WebDriver library.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use hyperbun::http::Version;
 use hyperbun::prelude::*;
 use hyperbun::test::TestServer;
-use hyperbun_tests::{fetch, post};
+use hyperbun_tests::{fetch, https_get, post, setup_tool, start_tls, TestCert};
 
 /// How long anything in the page may take to happen.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -42,20 +52,10 @@ struct Driver {
 
 impl Driver {
     async fn start() -> Driver {
-        let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/setup.sh");
-        let output = tokio::process::Command::new("bash")
-            .arg(&setup)
-            .stderr(Stdio::inherit())
-            .output()
+        let paths = tokio::task::spawn_blocking(|| setup_tool("browser/setup.sh"))
             .await
-            .unwrap_or_else(|e| panic!("running {}: {e}", setup.display()));
-        assert!(
-            output.status.success(),
-            "{} failed: see above",
-            setup.display()
-        );
-        let paths = String::from_utf8(output.stdout).expect("paths");
-        let (chromium, chromedriver) = paths.trim().split_once(' ').expect("two paths");
+            .expect("browser/setup.sh");
+        let (chromium, chromedriver) = paths.split_once(' ').expect("two paths");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -99,8 +99,8 @@ impl Driver {
         answer["value"].clone()
     }
 
-    /// A new browser window with a fresh profile.
-    async fn open_tab(&self) -> Tab<'_> {
+    /// A new browser window with a fresh profile; `extra` flags go to Chromium.
+    async fn open_tab(&self, extra: &[String]) -> Tab<'_> {
         static TABS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let tab = TABS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let profile =
@@ -109,6 +109,7 @@ impl Driver {
         std::fs::create_dir_all(&profile).expect("a profile directory");
         let mut args: Vec<String> = FLAGS.iter().map(|f| (*f).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend_from_slice(extra);
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": self.chromium, "args": args },
@@ -221,23 +222,24 @@ impl Tab<'_> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_browser_tabs_chat() {
-    let app = TestServer::start(super::app()).await;
-    let base = app.url("/");
-    let driver = Driver::start().await;
-    let ada = driver.open_tab().await;
-    let bob = driver.open_tab().await;
+/// Two tabs join the chat at `base`, talk, and one leaves; `room_stats` reads `/room-stats`
+/// over the same transport.
+async fn two_tabs_chat(
+    driver: &Driver,
+    extra: &[String],
+    base: &str,
+    server: &Server,
+    room_stats: impl AsyncFn() -> Value,
+) {
+    let ada = driver.open_tab(extra).await;
+    let bob = driver.open_tab(extra).await;
 
-    ada.join(&base, "ada").await;
+    ada.join(base, "ada").await;
     ada.expect_line("ada joined").await;
-    bob.join(&base, "bob").await;
+    bob.join(base, "bob").await;
     ada.expect_line("bob joined").await;
     bob.expect_line("bob joined").await;
-    assert_eq!(
-        app.get("/room-stats").await.json::<Value>(),
-        json!({ "chat": 2 })
-    );
+    assert_eq!(room_stats().await, json!({ "chat": 2 }));
 
     // The browser negotiated permessage-deflate (and compresses what it sends).
     let extensions = ada.script("return ws.extensions").await;
@@ -258,11 +260,72 @@ async fn two_browser_tabs_chat() {
 
     bob.close().await;
     ada.expect_line("bob left").await;
-    app.wait_subscribers("chat", 1).await;
-    assert_eq!(
-        app.get("/room-stats").await.json::<Value>(),
-        json!({ "chat": 1 })
-    );
+    let started = Instant::now();
+    while server.subscriber_count("chat") != 1 {
+        assert!(started.elapsed() < PATIENCE, "bob's socket never left");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(room_stats().await, json!({ "chat": 1 }));
     ada.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browser_tabs_chat() {
+    let app = TestServer::start(super::app()).await;
+    let driver = Driver::start().await;
+    let room_stats = async || app.get("/room-stats").await.json::<Value>();
+    two_tabs_chat(&driver, &[], &app.url("/"), app.server(), room_stats).await;
     app.stop().await;
+}
+
+/// The HTTP version of each socket of the `https://` test, by user name.
+static OPENED_OVER: Mutex<Vec<(String, Version)>> = Mutex::new(Vec::new());
+
+/// The chat's own hook ([`super::admit`]), noting the version the socket was opened over:
+/// `HTTP/2.0` for an extended CONNECT (RFC 8441), `HTTP/1.1` for an upgrade.
+#[upgrade("/ws")]
+fn admit_noting_version(
+    query: Query<HashMap<String, String>>,
+    req: &Request,
+) -> Upgrade<super::User> {
+    let name = query.0.get("name").cloned().unwrap_or_default();
+    OPENED_OVER.lock().unwrap().push((name, req.version()));
+    super::admit(query)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browser_tabs_chat_over_https() {
+    let cert = TestCert::new();
+    let router = hyperbun::router![
+        crate::Chat,
+        admit_noting_version,
+        crate::room_stats,
+        crate::page
+    ];
+    let (server, addr) = start_tls(router, cert.tls_config()).await;
+    let driver = Driver::start().await;
+    let trust = [format!(
+        "--ignore-certificate-errors-spki-list={}",
+        cert.spki_sha256()
+    )];
+    let room_stats = async || {
+        let (_, reply) = https_get(addr, cert.client_config(), "/room-stats").await;
+        reply.json::<Value>()
+    };
+    let base = format!("https://127.0.0.1:{}/", addr.port());
+    let tab = driver.open_tab(&trust).await;
+    tab.go(&base).await;
+    let page_over = tab
+        .script("return performance.getEntriesByType('navigation')[0].nextHopProtocol")
+        .await;
+    tab.close().await;
+
+    two_tabs_chat(&driver, &trust, &base, &server, room_stats).await;
+
+    let opened_over = OPENED_OVER.lock().unwrap().clone();
+    eprintln!("Chromium over https: page over {page_over}, sockets opened over {opened_over:?}");
+    assert_eq!(page_over, "h2", "ALPN gave Chromium HTTP/2 for the page");
+    let names: Vec<&str> = opened_over.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["ada", "bob"]);
+    server.stop().await;
 }

@@ -10,21 +10,24 @@
 
 use hyperbun::prelude::*;
 
+// `pub(crate)`: the `tls` example, which includes this file, uses it through `hello::common`.
 #[path = "common.rs"]
-mod common;
+pub(crate) mod common;
+
+// The handlers are `pub(crate)`: the `tls` example serves them too.
 
 #[get("/")]
-async fn index() -> Json<Value> {
+pub(crate) async fn index() -> Json<Value> {
     Json(json!({ "message": "Hello, world!" }))
 }
 
 #[get("/users/:id")]
-async fn user(id: u64) -> String {
+pub(crate) async fn user(id: u64) -> String {
     format!("user {id}")
 }
 
 #[post("/echo")]
-async fn echo(Json(body): Json<Value>) -> Json<Value> {
+pub(crate) async fn echo(Json(body): Json<Value>) -> Json<Value> {
     Json(body)
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use hyperbun::prelude::*;
 use hyperbun::test::TestServer;
 use hyperbun::{Compressor, Decompressor, DecompressorSize, PerMessageDeflate};
+use hyperbun_tests::interop_python;
 use serde_json::Value;
 
 /// `/shared`: echoes compressed; `publish:TEXT` publishes TEXT compressed to `news`.
@@ -55,29 +56,9 @@ impl Limited {
     }
 }
 
-/// The client's Python, installed by `interop/setup.sh` when missing.
-fn python() -> String {
-    let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/setup.sh");
-    let output = std::process::Command::new("bash")
-        .arg(&setup)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", setup.display()));
-    assert!(
-        output.status.success(),
-        "{} failed ({}): see its message above",
-        setup.display(),
-        output.status
-    );
-    String::from_utf8(output.stdout)
-        .expect("a path")
-        .trim()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_negotiates_deflate_and_compresses_both_ways() {
-    let python = tokio::task::spawn_blocking(python).await.expect("setup");
+    let python = interop_python().await;
     let server = TestServer::start(hyperbun::router![Shared, Dedicated, Limited]).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/deflate_client.py");
     let client = tokio::process::Command::new(&python)

@@ -12,7 +12,11 @@
 //!   (partial or malformed requests and frames, pipelining, a peer that never answers).
 //! - [`within`] and [`journal`]: bounded waits, and what handlers did.
 //! - [`TestCert`]: a throwaway CA and a certificate it signed for `localhost`, for HTTPS,
-//!   `wss://` and TLS proxies.
+//!   `wss://` and TLS proxies; [`start_tls`] serves a router with it (`TestServer` speaks
+//!   cleartext only), and [`HttpsConn`] is a client that can tell which HTTP version and
+//!   which certificate the server's TLS handshake gave it.
+//! - [`setup_tool`]: the other implementations the interop tests drive (Python `websockets`,
+//!   curl, Chromium), installed on first use by the scripts under `tests/`.
 //!
 //! Every wait is bounded by [`WAIT`], so a bug fails a test instead of hanging it.
 
@@ -26,13 +30,13 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST};
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper::{Method, Request, Version};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyperbun::test::{TestResponse, TestServer, TestStream};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
 /// The longest any single step of a test may take before it counts as hung.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -258,6 +262,181 @@ pub fn chunked_request(head: &str, chunks: &[&[u8]]) -> Vec<u8> {
     }
     request.extend_from_slice(b"0\r\n\r\n");
     request
+}
+
+/// A directory of its own for one test (`name` must be unique among the tests of the
+/// process), emptied first; the caller removes it when done.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hyperbun-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTPS
+
+/// Serves `router` over TLS with `tls` on `127.0.0.1` on a free port
+/// ([`Router::listen_tls`](hyperbun::Router::listen_tls)); returns the server and its address.
+pub async fn start_tls(
+    router: hyperbun::Router,
+    tls: hyperbun::TlsConfig,
+) -> (hyperbun::Server, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let server = router.listen_tls(listener, tls).expect("serve over TLS");
+    let addr = server.local_addr().tcp().expect("a TCP address");
+    (server, addr)
+}
+
+/// A TLS connection to `addr` (which must be on this machine) for the name `localhost`,
+/// with `config`'s roots and ALPN list.
+pub async fn tls_connect(
+    addr: SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let tcp = within("TCP connect", TcpStream::connect(addr)).await?;
+    let name = ServerName::try_from("localhost").expect("a DNS name");
+    within(
+        "TLS handshake",
+        tokio_rustls::TlsConnector::from(config).connect(name, tcp),
+    )
+    .await
+}
+
+/// One HTTPS connection, speaking the HTTP version its TLS handshake agreed on (ALPN `h2`:
+/// HTTP/2; anything else: HTTP/1.1), with what the handshake showed of the server.
+#[derive(Debug)]
+pub struct HttpsConn {
+    sender: HttpsSender,
+    /// The protocol ALPN agreed on, if any.
+    pub alpn: Option<Vec<u8>>,
+    /// The certificate the server presented.
+    pub peer_cert: CertificateDer<'static>,
+}
+
+#[derive(Debug)]
+enum HttpsSender {
+    Http1(Conn),
+    Http2(hyper::client::conn::http2::SendRequest<ClientBody>),
+}
+
+impl HttpsConn {
+    /// Connects to `addr` with `config` (see [`TestCert::client_config_alpn`]); the
+    /// connection task runs in the background.
+    pub async fn connect(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> HttpsConn {
+        let tls = tls_connect(addr, config).await.expect("TLS handshake");
+        let session = tls.get_ref().1;
+        let alpn = session.alpn_protocol().map(<[u8]>::to_vec);
+        let peer_cert = session
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .expect("the server presented a certificate")
+            .clone()
+            .into_owned();
+        let io = TokioIo::new(tls);
+        let sender = if alpn.as_deref() == Some(b"h2") {
+            let (sender, connection) =
+                hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+                    .handshake(io)
+                    .await
+                    .expect("HTTP/2 handshake");
+            tokio::spawn(connection);
+            HttpsSender::Http2(sender)
+        } else {
+            let (sender, connection) = hyper::client::conn::http1::handshake(io)
+                .await
+                .expect("HTTP/1.1 handshake");
+            tokio::spawn(connection);
+            HttpsSender::Http1(sender)
+        };
+        HttpsConn {
+            sender,
+            alpn,
+            peer_cert,
+        }
+    }
+
+    /// `GET path` on this connection; returns the response's HTTP version and the response.
+    pub async fn get(&mut self, path: &str) -> (Version, TestResponse) {
+        let uri = format!("https://localhost{path}");
+        let req = Request::get(uri)
+            .body(ClientBody::default())
+            .expect("a request");
+        within(&format!("GET {path} over TLS"), async {
+            let response = match &mut self.sender {
+                HttpsSender::Http1(sender) => {
+                    let (mut parts, body) = req.into_parts();
+                    // HTTP/1.1 sends the path and a Host header, not the absolute URI.
+                    parts.uri = path.parse().expect("a path");
+                    parts
+                        .headers
+                        .insert(HOST, hyper::header::HeaderValue::from_static("localhost"));
+                    sender.ready().await.expect("connection ready");
+                    sender.send_request(Request::from_parts(parts, body)).await
+                }
+                HttpsSender::Http2(sender) => {
+                    sender.ready().await.expect("connection ready");
+                    sender.send_request(req).await
+                }
+            }
+            .expect("a response");
+            let version = response.version();
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.expect("read the body").to_bytes();
+            let response = TestResponse {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            };
+            (version, response)
+        })
+        .await
+    }
+}
+
+/// `GET path` on a new HTTPS connection to `addr` with `config`.
+pub async fn https_get(
+    addr: SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+    path: &str,
+) -> (Version, TestResponse) {
+    HttpsConn::connect(addr, config).await.get(path).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Other implementations
+
+/// Runs the installer script `script` (a path under `tests/`, e.g. `interop/setup.sh`),
+/// which installs a tool when it is missing (with apt-get or pip, once per machine) and
+/// prints where it is; returns that output, trimmed. Blocking: call it from
+/// `spawn_blocking` in async tests. Panics, pointing at the script's own message, if it
+/// fails.
+pub fn setup_tool(script: &str) -> String {
+    let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+    let output = std::process::Command::new("bash")
+        .arg(&setup)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", setup.display()));
+    assert!(
+        output.status.success(),
+        "{} failed ({}): see its message above",
+        setup.display(),
+        output.status
+    );
+    String::from_utf8(output.stdout)
+        .expect("setup scripts print paths")
+        .trim()
+        .to_owned()
+}
+
+/// The Python of the interop tests, with `websockets` installed (`interop/setup.sh`).
+pub async fn interop_python() -> String {
+    tokio::task::spawn_blocking(|| setup_tool("interop/setup.sh"))
+        .await
+        .expect("interop/setup.sh")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -532,15 +711,34 @@ impl TestCert {
 
     /// A client that trusts the CA alone and offers `alpn` (none if empty).
     pub fn client_config_alpn(&self, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.ca_der.clone()).expect("CA among the roots");
-        let mut config = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        Arc::new(config)
+        client_config_trusting(self.ca_der.as_ref(), alpn)
+    }
+
+    /// The server's certificate, DER: what a client sees as the peer certificate.
+    pub fn cert_der(&self) -> CertificateDer<'static> {
+        use rustls::pki_types::pem::PemObject;
+        CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).expect("the certificate's PEM")
+    }
+
+    /// The base64 SHA-256 of the server's public key (its SubjectPublicKeyInfo): what
+    /// Chromium's `--ignore-certificate-errors-spki-list` takes to trust this certificate
+    /// alone, without installing the CA in a certificate store.
+    pub fn spki_sha256(&self) -> String {
+        use base64::Engine;
+        use rcgen::PublicKeyData;
+        let key = rcgen::KeyPair::from_pem(&self.key_pem).expect("the key's PEM");
+        let spki = key.subject_public_key_info();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    }
+
+    /// Writes the CA's certificate as `ca.pem` into `dir` (created if needed), for clients
+    /// that take a file (curl's `--cacert`, Python's `ssl` context); returns its path.
+    pub fn write_ca(&self, dir: &Path) -> PathBuf {
+        std::fs::create_dir_all(dir).expect("create the certificate directory");
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, &self.ca_pem).expect("write the CA certificate");
+        ca
     }
 
     /// Writes `cert.pem` (the server's certificate) and `key.pem` into `dir` (created if
@@ -553,6 +751,22 @@ impl TestCert {
         std::fs::write(&key, &self.key_pem).expect("write key");
         (cert, key)
     }
+}
+
+/// A client that trusts the one certificate `root_der` (a CA, or a self-signed server
+/// certificate) and offers `alpn` (none if empty).
+pub fn client_config_trusting(root_der: &[u8], alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(root_der.to_vec()))
+        .expect("the certificate among the roots");
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
