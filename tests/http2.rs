@@ -16,7 +16,7 @@ use hyperbun::client::{ClientBuilder, ConnectError};
 use hyperbun::http;
 use hyperbun::prelude::*;
 use hyperbun::test::{masked_frame, TestResponse, TestServer};
-use hyperbun_tests::within;
+use hyperbun_tests::{setup_tool, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -448,5 +448,32 @@ async fn http2_can_be_turned_off() {
         String::from_utf8_lossy(&answer)
     );
     assert_eq!(app.get("/hello").await.text(), "Hello over any HTTP");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn curl_with_prior_knowledge_speaks_http2_to_the_cleartext_port() {
+    let curl = tokio::task::spawn_blocking(|| setup_tool("interop/setup-curl.sh"))
+        .await
+        .expect("interop/setup-curl.sh");
+    let app = TestServer::start(app()).await;
+    let url = app.url("/version");
+    for (flag, body, version) in [
+        ("--http2-prior-knowledge", "HTTP/2.0", "2"),
+        ("--http1.1", "HTTP/1.1", "1.1"),
+    ] {
+        let output = within(
+            "curl",
+            tokio::process::Command::new(&curl)
+                .args(["--silent", "--show-error", "--max-time", "5", flag])
+                .args(["--write-out", "\n%{http_version}", &url])
+                .output(),
+        )
+        .await
+        .expect("run curl");
+        assert!(output.status.success(), "curl {flag}: {output:?}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(stdout, format!("{body}\n{version}"), "curl {flag}");
+    }
     app.stop().await;
 }
