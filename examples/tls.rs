@@ -57,8 +57,7 @@ impl Secure {
 /// `CONNECT`), the hello example's greeting for anything else.
 #[get("/")]
 async fn index(server: Server, req: Request) -> Response {
-    let websocket = req.method() == Method::CONNECT || req.headers().contains_key("upgrade");
-    if !websocket {
+    if !hyperbun::ws::is_websocket_request(&req) {
         return hello::index().await.into_response();
     }
     match server.upgrade::<Secure>(req, HeaderMap::new(), ()) {

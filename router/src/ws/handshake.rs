@@ -303,6 +303,43 @@ pub(crate) fn check_request<B>(
     agree(req.headers(), options, None)
 }
 
+/// Whether `req` asks for a WebSocket: an HTTP/1.1 request with `Upgrade: websocket`, or an
+/// HTTP/2 extended `CONNECT` with `:protocol = websocket` (RFC 8441). For a route that serves
+/// a page and a WebSocket on one path, as Bun's `if (server.upgrade(req)) return;` does: ask
+/// this, then [`Server::upgrade`](crate::Server::upgrade) (which still checks the whole
+/// handshake).
+///
+/// # Examples
+///
+/// ```
+/// use hyperbun::prelude::*;
+/// use hyperbun::ws::is_websocket_request;
+///
+/// struct Live;
+///
+/// #[websocket("/unused")]
+/// impl Live {
+///     fn message(ws: &mut WebSocket, msg: Message) {
+///         ws.send(msg);
+///     }
+/// }
+///
+/// #[get("/")]
+/// async fn index(server: Server, req: Request) -> Response {
+///     if !is_websocket_request(&req) {
+///         return Html("<h1>Live</h1>").into_response();
+///     }
+///     match server.upgrade::<Live>(req, HeaderMap::new(), ()) {
+///         Ok(switching) => switching,
+///         Err(e) => e.into_response(),
+///     }
+/// }
+/// # let _ = hyperbun::router![index];
+/// ```
+pub fn is_websocket_request<B>(req: &http::Request<B>) -> bool {
+    is_extended_connect(req) || lists_token(req.headers(), &UPGRADE, b"websocket")
+}
+
 /// An HTTP/2 extended `CONNECT` for a WebSocket (RFC 8441).
 pub(crate) fn is_extended_connect<B>(req: &http::Request<B>) -> bool {
     req.method() == Method::CONNECT

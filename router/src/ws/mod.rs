@@ -49,7 +49,7 @@ pub(crate) mod upgrade;
 mod utf8;
 
 pub use deflate::{Compressor, Decompressor, DecompressorSize, PerMessageDeflate};
-pub use handshake::UpgradeError;
+pub use handshake::{is_websocket_request, UpgradeError};
 pub use message::{Message, Utf8Bytes};
 pub use options::SocketOptions;
 pub use pubsub::{PublishResult, TopicError};
