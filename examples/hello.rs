@@ -1,6 +1,8 @@
 //! The smallest hyperbun app: JSON, a typed path parameter, and a JSON echo.
 //!
 //! Run it:   cargo run --example hello            (PORT=8080 to change the port; default 3000)
+//!           TLS_CERT=cert.pem TLS_KEY=key.pem cargo run --example hello
+//!                                                 → HTTPS instead (HTTP/1.1 and HTTP/2)
 //! Try it:   curl localhost:3000/                  → {"message":"Hello, world!"}
 //!           curl localhost:3000/users/42          → user 42
 //!           curl localhost:3000/users/abc         → 400: invalid path parameter `id` …
@@ -33,7 +35,14 @@ pub(crate) async fn echo(Json(body): Json<Value>) -> Json<Value> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    app().serve(common::setup("info", 3000)).await
+    let port = common::setup("info", 3000);
+    match (std::env::var_os("TLS_CERT"), std::env::var_os("TLS_KEY")) {
+        (Some(cert), Some(key)) => {
+            let tls = hyperbun::TlsConfig::from_pem_files(cert, key)?;
+            app().serve_tls(port, tls).await
+        }
+        _ => app().serve(port).await,
+    }
 }
 
 /// The routes, shared by `main` and the tests below.
