@@ -477,3 +477,51 @@ async fn curl_with_prior_knowledge_speaks_http2_to_the_cleartext_port() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_like_an_idle_http1_one() {
+    let config = ServerConfig::default().header_read_timeout(Some(Duration::from_millis(200)));
+    let app = TestServer::start(app().config(config)).await;
+    let tcp = TcpStream::connect(app.addr()).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .handshake::<_, Full<Bytes>>(TokioIo::new(tcp))
+        .await
+        .expect("HTTP/2 handshake");
+    let conn = tokio::spawn(conn);
+    assert_eq!(
+        send(&mut sender, Method::GET, "/hello", "").await.status,
+        StatusCode::OK
+    );
+    // Idle from here: closed (GOAWAY) after one to two periods.
+    let closed = tokio::time::timeout(Duration::from_secs(2), conn).await;
+    assert!(closed.is_ok(), "the idle HTTP/2 connection is still open");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_http2_connection_with_an_open_websocket_is_not_idle() {
+    let config = ServerConfig::default().header_read_timeout(Some(Duration::from_millis(100)));
+    let app = TestServer::start(app().config(config)).await;
+    let mut client = h2_client(app.addr()).await;
+    let (mut send, mut recv) = open_on(&mut client, "/echo-ws").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Five idle periods later the connection still takes new streams (no GOAWAY)...
+    let req = http::Request::get("http://127.0.0.1/hello")
+        .body(())
+        .unwrap();
+    let mut ready = within("ready", client.clone().ready())
+        .await
+        .expect("no GOAWAY");
+    let (response, _) = ready.send_request(req, true).expect("a new stream");
+    let response = within("GET on the same connection", response)
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    // ...and the socket works.
+    send.send_data(Bytes::from(masked_frame(0x81, b"still open")), false)
+        .unwrap();
+    let echoed = within("echo", recv.data()).await.unwrap().unwrap();
+    assert_eq!(&echoed[2..], b"still open");
+    drop((send, recv, client, ready));
+    app.stop().await;
+}

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::conn::{self, Protocols};
 use super::dispatch::ConnService;
-use super::{ConnectionSlot, Phase};
+use super::{ConnectionHold, Phase};
 use crate::routing::RouteTable;
 use crate::{Addr, Server, ServerConfig};
 
@@ -108,19 +108,14 @@ impl AcceptLoop {
             if let Some((since, _)) = failing.take() {
                 tracing::warn!(target: "hyperbun::server", failed_for = ?since.elapsed(), "accepting connections again");
             }
-            let (slot, over_capacity) = match &capacity {
-                None => (ConnectionSlot::default(), false),
+            let (hold, over_capacity) = match &capacity {
+                None => (ConnectionHold::default(), false),
                 Some(capacity) => match capacity.take() {
-                    Some(slot) => (
-                        ConnectionSlot {
-                            _held: Some(Arc::new(slot)),
-                        },
-                        false,
-                    ),
-                    None => (ConnectionSlot::default(), true),
+                    Some(slot) => (ConnectionHold::of_slot(slot), false),
+                    None => (ConnectionHold::default(), true),
                 },
             };
-            self.spawn_connection(io, peer, slot, over_capacity);
+            self.spawn_connection(io, peer, hold, over_capacity);
         }
         if let Listener::Unix(listener) = &self.listener {
             if let Some(path) = listener
@@ -140,14 +135,15 @@ impl AcceptLoop {
         &self,
         io: Io,
         remote_addr: Addr,
-        slot: ConnectionSlot,
+        hold: ConnectionHold,
         over_capacity: bool,
     ) {
         let service = ConnService {
             table: Arc::clone(&self.table),
             server: self.server.clone(),
             remote_addr,
-            slot,
+            hold,
+            streams: None,
             body_limit: self.config.max_request_body_size,
             over_capacity,
         };

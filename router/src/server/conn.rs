@@ -3,14 +3,20 @@
 //! or HTTP/2 connection, and stop it gracefully when the server stops (the abort at the end
 //! of the grace period drops it).
 //!
-//! Two things a client could use to hold a connection without ever sending a request are
-//! bounded by [`header_read_timeout`](crate::ServerConfig::header_read_timeout): the TLS
-//! handshake, and the first bytes of a cleartext connection. A connection accepted past
+//! What a client could use to hold a connection without sending requests is bounded by
+//! [`header_read_timeout`](crate::ServerConfig::header_read_timeout): the TLS handshake, the
+//! first bytes of a cleartext connection, and (hyper bounds HTTP/1.1 itself: its timer runs
+//! whenever it waits for a request head, idle keep-alive included) an HTTP/2 connection with
+//! no stream open. HTTP/2 has no such timer in hyper, so [`Streams`] counts the streams in
+//! use (requests being answered, WebSockets), and a connection that had none, and began or
+//! ended none, for a whole period gets a graceful `GOAWAY`: between one and two periods of
+//! idleness, like an idle HTTP/1.1 keep-alive connection. A connection accepted past
 //! [`max_connections`](crate::ServerConfig::max_connections) lives only long enough to be
 //! told `503`.
 
 use std::future::Future;
 use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -194,15 +200,29 @@ async fn serve<IO>(
     let over_capacity = service.over_capacity;
     let served = match (version, &protocols.http2) {
         (Version::Http2, Some(http2)) => {
+            let mut service = service;
+            let idle = protocols.handshake_timeout.map(|period| {
+                let streams = Arc::new(Streams::default());
+                service.streams = Some(Arc::clone(&streams));
+                (streams, period)
+            });
             let conn = http2.serve_connection(TokioIo::new(io), service);
-            until_stopped(conn, stop, over_capacity, |conn| conn.graceful_shutdown()).await
+            let limits = Limits {
+                over_capacity,
+                idle,
+            };
+            until_stopped(conn, stop, limits, |conn| conn.graceful_shutdown()).await
         }
         _ => {
             let conn = protocols
                 .http1
                 .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
-            until_stopped(conn, stop, over_capacity, |conn| conn.graceful_shutdown()).await
+            let limits = Limits {
+                over_capacity,
+                idle: None,
+            };
+            until_stopped(conn, stop, limits, |conn| conn.graceful_shutdown()).await
         }
     };
     if let Err(e) = served {
@@ -210,20 +230,35 @@ async fn serve<IO>(
     }
 }
 
+/// What ends a connection early.
+struct Limits {
+    /// Accepted past `max_connections`: dropped after [`OVER_CAPACITY_LINGER`].
+    over_capacity: bool,
+    /// HTTP/2: its streams, and the period after which a connection without any is closed.
+    idle: Option<(Arc<Streams>, Duration)>,
+}
+
 async fn until_stopped<C>(
     conn: C,
     mut stop: watch::Receiver<Phase>,
-    over_capacity: bool,
+    limits: Limits,
     graceful_shutdown: impl FnOnce(Pin<&mut C>),
 ) -> hyper::Result<()>
 where
     C: Future<Output = hyper::Result<()>>,
 {
     let mut conn = pin!(conn);
+    let idle = async {
+        match &limits.idle {
+            Some((streams, period)) => streams.idle_for(*period).await,
+            None => std::future::pending().await,
+        }
+    };
     let finished = tokio::select! {
         result = conn.as_mut() => Some(result),
         _ = stop.wait_for(|phase| *phase != Phase::Running) => None,
-        () = tokio::time::sleep(OVER_CAPACITY_LINGER), if over_capacity => return Ok(()),
+        () = idle => None,
+        () = tokio::time::sleep(OVER_CAPACITY_LINGER), if limits.over_capacity => return Ok(()),
     };
     if let Some(result) = finished {
         return result;
@@ -233,6 +268,54 @@ where
         result = conn.as_mut() => result,
         // The grace period is over: the request in flight is dropped.
         _ = stop.wait_for(|phase| *phase == Phase::Aborting) => Ok(()),
+    }
+}
+
+/// The streams of an HTTP/2 connection that are in use: requests until their response is
+/// ready, and WebSockets until they close.
+#[derive(Debug, Default)]
+pub(crate) struct Streams {
+    open: AtomicUsize,
+    /// Streams begun plus streams ended: unchanged over a period means nothing happened.
+    events: AtomicUsize,
+}
+
+impl Streams {
+    /// Counts a stream until the guard drops.
+    pub(crate) fn begin(self: &Arc<Self>) -> OpenStream {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        self.events.fetch_add(1, Ordering::Relaxed);
+        OpenStream(Arc::clone(self))
+    }
+
+    /// Resolves once no stream was open, begun or ended for a whole `period`.
+    async fn idle_for(&self, period: Duration) {
+        let mut seen = self.events.load(Ordering::Relaxed);
+        loop {
+            tokio::time::sleep(period).await;
+            let now = self.events.load(Ordering::Relaxed);
+            if now == seen && self.open.load(Ordering::Relaxed) == 0 {
+                return;
+            }
+            seen = now;
+        }
+    }
+}
+
+/// One stream in use (see [`Streams`]); a clone counts another.
+#[derive(Debug)]
+pub(crate) struct OpenStream(Arc<Streams>);
+
+impl Clone for OpenStream {
+    fn clone(&self) -> Self {
+        self.0.begin()
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+        self.0.events.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 use http::{header, HeaderValue, StatusCode};
 use hyper::body::Incoming;
 
-use super::ConnectionSlot;
+use super::conn::{OpenStream, Streams};
+use super::ConnectionHold;
 use crate::panic::panic_message;
 use crate::rejection::body_error;
 use crate::routing::{Lookup, RequestContext, ResponseFuture, RouteDef, RouteTable};
@@ -26,7 +27,9 @@ pub(crate) struct ConnService {
     pub(crate) server: Server,
     pub(crate) remote_addr: Addr,
     /// Travels with upgrade requests, so the socket keeps the connection's slot.
-    pub(crate) slot: ConnectionSlot,
+    pub(crate) hold: ConnectionHold,
+    /// HTTP/2: the streams in use, counted so an idle connection can be closed.
+    pub(crate) streams: Option<Arc<Streams>>,
     pub(crate) body_limit: usize,
     /// Accepted past `max_connections`: every request is told `503`.
     pub(crate) over_capacity: bool,
@@ -80,7 +83,9 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
             // For the socket: its peer, and the connection it keeps while it lives.
             req.extensions_mut().insert(UpgradeFrom {
                 remote_addr: self.remote_addr.clone(),
-                slot: self.slot.clone(),
+                hold: self
+                    .hold
+                    .with_stream(self.streams.as_ref().map(Streams::begin)),
             });
         }
         let cx = RequestContext {
@@ -93,6 +98,7 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
             future: (route.handler)(req, cx),
             route,
             head,
+            _stream: self.streams.as_ref().map(Streams::begin),
         }
     }
 }
@@ -139,6 +145,8 @@ pub(crate) enum Dispatch {
         future: ResponseFuture,
         route: &'static RouteDef,
         head: bool,
+        /// HTTP/2: the request's stream, in use until its response is ready.
+        _stream: Option<OpenStream>,
     },
 }
 
@@ -160,6 +168,7 @@ impl Future for Dispatch {
                 future,
                 route,
                 head,
+                ..
             } => {
                 let polled =
                     std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));

@@ -11,7 +11,7 @@
 //!
 //! Imports run one way: `listen` → `accept` → `conn` → `dispatch` → routing and `ws`; `ws`
 //! reaches back only for this handle, which knows the registry and the hub, and for
-//! [`ConnectionSlot`], which an upgraded socket keeps while it lives.
+//! [`ConnectionHold`], which an upgraded socket keeps while it lives.
 
 mod accept;
 mod conn;
@@ -324,13 +324,32 @@ impl Server {
     }
 }
 
-/// An accepted connection's place in the count that
-/// [`max_connections`](ServerConfig::max_connections) bounds, shared by whoever uses the
-/// connection: its task, and a WebSocket it became (an upgrade request carries it to the
-/// socket). Given back when the last holder drops it. Nothing (no allocation) without a limit.
+/// What a request that becomes a WebSocket carries to the socket, which keeps it until it
+/// closes: the connection's place in the count that
+/// [`max_connections`](ServerConfig::max_connections) bounds (shared with the connection's
+/// task and given back when the last holder drops it; nothing, and no allocation, without a
+/// limit), and over HTTP/2 the socket's stream, so that its connection is not closed as idle
+/// under it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ConnectionSlot {
-    _held: Option<Arc<accept::Slot>>,
+pub(crate) struct ConnectionHold {
+    _slot: Option<Arc<accept::Slot>>,
+    _stream: Option<conn::OpenStream>,
+}
+
+impl ConnectionHold {
+    fn of_slot(slot: accept::Slot) -> Self {
+        ConnectionHold {
+            _slot: Some(Arc::new(slot)),
+            _stream: None,
+        }
+    }
+
+    fn with_stream(&self, stream: Option<conn::OpenStream>) -> Self {
+        ConnectionHold {
+            _slot: self._slot.clone(),
+            _stream: stream,
+        }
+    }
 }
 
 /// Keeps a socket in the server's registry; removes it when dropped.

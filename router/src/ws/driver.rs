@@ -26,6 +26,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 
 use crate::panic::panic_message;
+use crate::server::ConnectionHold;
 use crate::ws::deflate::codec;
 use crate::ws::deflate::negotiate::Agreed;
 use crate::ws::deflate::{Receiver, Sender};
@@ -57,7 +58,8 @@ const LINGER: Duration = Duration::from_secs(1);
 ///
 /// `peer` counts the socket against its IP's
 /// [`max_websockets_per_ip`](crate::ServerConfig::max_websockets_per_ip) until the connection
-/// ends, like the registration.
+/// ends, like the registration, and `hold` keeps what the socket holds of the connection it
+/// came on (its place in `max_connections`, its HTTP/2 stream).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run<S: SocketHandlers>(
     transport: Stream,
@@ -68,6 +70,7 @@ pub(crate) fn run<S: SocketHandlers>(
     negotiated: Negotiated,
     stop: tokio::sync::watch::Receiver<crate::server::Phase>,
     peer: PeerSlot,
+    hold: Option<ConnectionHold>,
 ) -> impl Future<Output = ()> + Send {
     let Negotiated { protocol, deflate } = negotiated;
     let options = S::options();
@@ -100,7 +103,7 @@ pub(crate) fn run<S: SocketHandlers>(
     let rate = options
         .rate_limit
         .as_ref()
-        .map(|limit| TokenBucket::new(limit, Instant::now()));
+        .map(|limit| Box::new(TokenBucket::new(limit, Instant::now())));
     let driver = Driver {
         shared,
         decoder,
@@ -122,6 +125,7 @@ pub(crate) fn run<S: SocketHandlers>(
         // The peer's slot first: once the socket no longer counts as open, its IP may open
         // another.
         drop(peer);
+        drop(hold);
         drop(registration);
     }
 }
@@ -154,7 +158,7 @@ struct Driver {
     /// Inflates compressed messages, when permessage-deflate was agreed.
     receiver: Option<Receiver>,
     /// The message rate limit's bucket, when the route has one.
-    rate: Option<TokenBucket>,
+    rate: Option<Box<TokenBucket>>,
 }
 
 /// What woke the driver.
@@ -653,6 +657,7 @@ mod tests {
             },
             server.stop_receiver(),
             PeerSlot::default(),
+            None,
         ));
         (server, far)
     }

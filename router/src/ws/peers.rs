@@ -54,7 +54,7 @@ impl Peers {
             return Err(UpgradeError::TooManyFromAddress { limit: self.limit });
         }
         *count += 1;
-        Ok(PeerSlot(Some((Arc::clone(self), ip))))
+        Ok(PeerSlot(Some(Box::new((Arc::clone(self), ip)))))
     }
 
     fn release(&self, ip: IpAddr) {
@@ -77,11 +77,12 @@ impl Peers {
 /// One socket counted against its IP's limit, until dropped. The default counts nothing (no
 /// limit, or a Unix-socket peer).
 #[derive(Debug, Default)]
-pub(crate) struct PeerSlot(Option<(Arc<Peers>, IpAddr)>);
+pub(crate) struct PeerSlot(Option<Box<(Arc<Peers>, IpAddr)>>);
 
 impl Drop for PeerSlot {
     fn drop(&mut self) {
-        if let Some((peers, ip)) = self.0.take() {
+        if let Some(held) = self.0.take() {
+            let (peers, ip) = *held;
             peers.release(ip);
         }
     }

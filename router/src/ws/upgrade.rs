@@ -20,7 +20,7 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::extract::RequestContext;
 use crate::replay::Replay;
 use crate::routing::{ResponseFuture, Route, RouteDef};
-use crate::server::ConnectionSlot;
+use crate::server::ConnectionHold;
 use crate::ws::handlers::SocketHandlers;
 use crate::ws::handshake::{self, Accepted, UpgradeError};
 use crate::ws::peers::PeerSlot;
@@ -133,7 +133,7 @@ impl<T: fmt::Debug> fmt::Debug for Upgrade<T> {
 #[derive(Debug, Clone)]
 pub(crate) struct UpgradeFrom {
     pub(crate) remote_addr: Addr,
-    pub(crate) slot: ConnectionSlot,
+    pub(crate) hold: ConnectionHold,
 }
 
 impl Server {
@@ -248,10 +248,10 @@ pub(crate) fn switch<S: SocketHandlers>(
         .as_ref()
         .and_then(|p| p.to_str().ok())
         .map(Box::from);
-    let slot = req
+    let hold = req
         .extensions_mut()
         .remove::<UpgradeFrom>()
-        .map(|from| from.slot);
+        .map(|from| from.hold);
     let on_upgrade = hyper::upgrade::on(&mut req);
     let response = handshake::switching_protocols(&accepted, options, upgrade.headers);
     let data = upgrade.data;
@@ -267,20 +267,17 @@ pub(crate) fn switch<S: SocketHandlers>(
         };
         let (transport, leftover) = into_transport(upgraded);
         // A task of its own, so the connection's task does not also carry this one's state.
-        tokio::spawn(async move {
-            crate::ws::driver::run::<S>(
-                transport,
-                leftover,
-                data,
-                server,
-                remote_addr,
-                crate::ws::driver::Negotiated { protocol, deflate },
-                stop,
-                peer,
-            )
-            .await;
-            drop(slot);
-        });
+        tokio::spawn(crate::ws::driver::run::<S>(
+            transport,
+            leftover,
+            data,
+            server,
+            remote_addr,
+            crate::ws::driver::Negotiated { protocol, deflate },
+            stop,
+            peer,
+            hold,
+        ));
     });
     response
 }
