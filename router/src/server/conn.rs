@@ -29,6 +29,8 @@ use tokio::sync::watch;
 use super::dispatch::ConnService;
 use super::Phase;
 use crate::replay::Replay;
+#[cfg(feature = "tls")]
+use crate::ws::tls::TlsStream;
 use crate::{Addr, ServerConfig};
 
 /// Each stream of an HTTP/2 connection may hold this much data the server has not read.
@@ -131,8 +133,9 @@ pub(super) async fn serve_tls(
     mut stop: watch::Receiver<Phase>,
 ) {
     let peer = service.remote_addr.clone();
+    let config = std::sync::Arc::clone(acceptor.config());
     let handshake = tokio::select! {
-        handshake = within(protocols.handshake_timeout, acceptor.accept(io)) => handshake,
+        handshake = within(protocols.handshake_timeout, TlsStream::accept(io, config)) => handshake,
         _ = stop.wait_for(|phase| *phase != Phase::Running) => return,
     };
     let tls = match handshake {
@@ -146,9 +149,10 @@ pub(super) async fn serve_tls(
             return;
         }
     };
-    let version = match tls.get_ref().1.alpn_protocol() {
-        Some(b"h2") if protocols.http2_enabled() => Version::Http2,
-        _ => Version::Http1,
+    let version = if tls.is_h2() && protocols.http2_enabled() {
+        Version::Http2
+    } else {
+        Version::Http1
     };
     serve(&protocols, version, tls, service, stop).await;
 }

@@ -44,6 +44,8 @@ pub(crate) mod registry;
 pub(crate) mod shared;
 pub(crate) mod socket;
 mod spare;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 pub(crate) mod transport;
 pub(crate) mod upgrade;
 mod utf8;

@@ -20,6 +20,10 @@ const MAX_KEPT: usize = 256 * 1024;
 thread_local! {
     static READ: Cell<Option<BytesMut>> = const { Cell::new(None) };
     static WRITE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+    #[cfg(feature = "tls")]
+    static TLS_IN: Cell<Option<BytesMut>> = const { Cell::new(None) };
+    #[cfg(feature = "tls")]
+    static TLS_OUT: Cell<Option<BytesMut>> = const { Cell::new(None) };
 }
 
 /// Which pool.
@@ -29,6 +33,12 @@ pub(crate) enum Kind {
     Read,
     /// The send queue's encoding buffer.
     Write,
+    /// TLS ciphertext read and not processed yet.
+    #[cfg(feature = "tls")]
+    TlsIncoming,
+    /// TLS ciphertext to send.
+    #[cfg(feature = "tls")]
+    TlsOutgoing,
 }
 
 /// An empty buffer with room for at least `SIZE / 2` bytes: this thread's spare, or a new one.
@@ -36,6 +46,10 @@ pub(crate) fn take(kind: Kind) -> BytesMut {
     let spare = match kind {
         Kind::Read => READ.take(),
         Kind::Write => WRITE.take(),
+        #[cfg(feature = "tls")]
+        Kind::TlsIncoming => TLS_IN.take(),
+        #[cfg(feature = "tls")]
+        Kind::TlsOutgoing => TLS_OUT.take(),
     };
     let mut buf = spare.unwrap_or_default();
     if buf.capacity() < SIZE / 2 {
@@ -53,6 +67,10 @@ pub(crate) fn give_back(kind: Kind, mut buf: BytesMut) {
     match kind {
         Kind::Read => READ.set(Some(buf)),
         Kind::Write => WRITE.set(Some(buf)),
+        #[cfg(feature = "tls")]
+        Kind::TlsIncoming => TLS_IN.set(Some(buf)),
+        #[cfg(feature = "tls")]
+        Kind::TlsOutgoing => TLS_OUT.set(Some(buf)),
     }
 }
 

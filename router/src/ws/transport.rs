@@ -10,7 +10,10 @@
 //!   locking, and a publisher on any thread may `try_write_vectored` (one `writev`, never a
 //!   wait). This is the fast path hyperbun was built on, unchanged: a socket keeps them inline
 //!   in [`Stream`], so they cost no allocation and no virtual call.
-//! - Any other stream (`AsyncRead + AsyncWrite`: TLS, a stream from middleware, an in-memory
+//! - The server's own TLS stream ([`tls`](crate::ws::tls)) works through `&self` too, and is
+//!   used as itself; its driver alone writes (encrypting is not something a publisher should
+//!   do on the subscriber's behalf while the driver may be doing the same).
+//! - Any other stream (`AsyncRead + AsyncWrite`: a stream from middleware, an in-memory
 //!   duplex in tests) is wrapped in [`Exclusive`]: a mutex only the driver's task ever takes,
 //!   so it is never contended. Publishers do not write to such a stream; they queue and wake
 //!   the driver, which writes the batch. (Polling someone else's stream from a publisher
@@ -235,6 +238,39 @@ impl Transport for Stream {
 
     fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         each!(self, s => Transport::poll_shutdown(s, cx))
+    }
+}
+
+/// The server's TLS stream, as itself: it works through `&self` already (see
+/// [`tls`](crate::ws::tls)). Its driver alone writes, like [`Exclusive`]'s.
+#[cfg(feature = "tls")]
+impl Transport for crate::ws::tls::TlsStream {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        let polled = self.poll_read_bytes(cx, buf);
+        if polled.is_pending() {
+            give_back_if_empty(buf);
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        crate::ws::tls::TlsStream::poll_write_vectored(self, cx, bufs)
+    }
+
+    fn buffers_writes(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        crate::ws::tls::TlsStream::poll_flush(self, cx)
+    }
+
+    fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        crate::ws::tls::TlsStream::poll_shutdown(self, cx)
     }
 }
 

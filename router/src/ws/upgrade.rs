@@ -310,9 +310,13 @@ fn into_transport(upgraded: Upgraded) -> (Stream, Bytes) {
         Err(upgraded) => upgraded,
     };
     #[cfg(feature = "tls")]
-    let upgraded = match upgraded.downcast::<TokioIo<tokio_rustls::server::TlsStream<TcpStream>>>()
-    {
-        Ok(parts) => return (Stream::other(parts.io.into_inner()), parts.read_buf),
+    let upgraded = match upgraded.downcast::<TokioIo<crate::ws::tls::TlsStream>>() {
+        Ok(parts) => {
+            return (
+                Stream::Other(Box::new(parts.io.into_inner())),
+                parts.read_buf,
+            )
+        }
         Err(upgraded) => upgraded,
     };
     // hyper replays what it read past the handshake itself.
