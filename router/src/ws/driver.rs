@@ -340,24 +340,17 @@ impl Driver {
                 Err(reason) => return Some(Box::pin(self.protocol_failed::<S>(ws, reason)).await),
             };
             let (handler, result) = match event {
-                Event::Message(message) => match self.over_rate_limit(&mut refilled) {
-                    None => (
-                        "message",
-                        call(&self.shared, || S::message(ws, message)).await,
-                    ),
-                    Some(RateLimitAction::Drop) => {
-                        tracing::trace!(target: "hyperbun::ws", socket = S::NAME, peer = %ws.conn.remote_addr, "message over the rate limit dropped");
-                        (
-                            "rate_limited",
-                            call(&self.shared, || S::rate_limited(ws, message)).await,
-                        )
+                Event::Message(message) if self.rate.is_none() || self.admit(&mut refilled) => (
+                    "message",
+                    call(&self.shared, || S::message(ws, message)).await,
+                ),
+                // Out of line: the hot path's state stays as small as without a limit.
+                Event::Message(message) => {
+                    match Box::pin(self.over_limit::<S>(ws, message)).await {
+                        Some(result) => ("rate_limited", result),
+                        None => break,
                     }
-                    Some(RateLimitAction::Close) => {
-                        tracing::debug!(target: "hyperbun::ws", socket = S::NAME, peer = %ws.conn.remote_addr, "rate limit exceeded; closing with 1008");
-                        ws.conn.start_close(1008, "rate limit exceeded");
-                        break;
-                    }
-                },
+                }
                 Event::Ping(payload) => {
                     ws.conn
                         .shared
@@ -383,23 +376,43 @@ impl Driver {
     }
 
     /// Takes a token for one message from the rate limit's bucket, refilling it first if
-    /// this read has not yet; `None` when the message may be handled (or there is no limit),
-    /// else what the route does with a message over the limit.
-    fn over_rate_limit(&mut self, refilled: &mut bool) -> Option<RateLimitAction> {
-        let bucket = self.rate.as_mut()?;
+    /// this read has not yet; true when the message may be handled (always, without a limit).
+    /// Out of line: sockets without a limit only test `rate` for `None`.
+    #[inline(never)]
+    fn admit(&mut self, refilled: &mut bool) -> bool {
+        let Some(bucket) = self.rate.as_mut() else {
+            return true;
+        };
         if !*refilled {
             *refilled = true;
             bucket.refill(Instant::now());
         }
-        if bucket.take() {
-            return None;
+        bucket.take()
+    }
+
+    /// A message over the rate limit: dropped with `rate_limited` run (its result), or the
+    /// socket closing with `1008` (`None`), as the route's limit says.
+    async fn over_limit<S: SocketHandlers>(
+        &mut self,
+        ws: &mut WebSocket<S::Data>,
+        message: Message,
+    ) -> Option<Result<(), String>> {
+        let action = self
+            .shared
+            .options
+            .rate_limit
+            .map(|limit| limit.get_on_exceed());
+        match action.unwrap_or(RateLimitAction::Close) {
+            RateLimitAction::Drop => {
+                tracing::trace!(target: "hyperbun::ws", socket = S::NAME, peer = %ws.conn.remote_addr, "message over the rate limit dropped");
+                Some(call(&self.shared, || S::rate_limited(ws, message)).await)
+            }
+            RateLimitAction::Close => {
+                tracing::debug!(target: "hyperbun::ws", socket = S::NAME, peer = %ws.conn.remote_addr, "rate limit exceeded; closing with 1008");
+                ws.conn.start_close(1008, "rate limit exceeded");
+                None
+            }
         }
-        Some(
-            self.shared
-                .options
-                .rate_limit
-                .map_or(RateLimitAction::Close, |limit| limit.get_on_exceed()),
-        )
     }
 
     /// The peer sent a close frame while we were open: answer it (echoing its code) and end.
