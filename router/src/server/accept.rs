@@ -153,8 +153,8 @@ impl AcceptLoop {
             Io::Tcp(stream) => {
                 #[cfg(feature = "tls")]
                 if let Listener::Tls(_, tls) = &self.listener {
-                    let acceptor = tls.acceptor(protocols.http2_enabled());
-                    tokio::spawn(conn::serve_tls(protocols, acceptor, stream, service, stop));
+                    let config = tls.server_config(protocols.http2_enabled());
+                    tokio::spawn(conn::serve_tls(protocols, config, stream, service, stop));
                     return;
                 }
                 tokio::spawn(conn::serve_cleartext(protocols, stream, service, stop));

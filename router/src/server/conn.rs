@@ -127,13 +127,12 @@ pub(super) async fn serve_cleartext<IO>(
 #[cfg(feature = "tls")]
 pub(super) async fn serve_tls(
     protocols: Arc<Protocols>,
-    acceptor: tokio_rustls::TlsAcceptor,
+    config: Arc<rustls::ServerConfig>,
     io: tokio::net::TcpStream,
     service: ConnService,
     mut stop: watch::Receiver<Phase>,
 ) {
     let peer = service.remote_addr.clone();
-    let config = std::sync::Arc::clone(acceptor.config());
     let handshake = tokio::select! {
         handshake = within(protocols.handshake_timeout, TlsStream::accept(io, config)) => handshake,
         _ = stop.wait_for(|phase| *phase != Phase::Running) => return,

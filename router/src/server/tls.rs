@@ -33,7 +33,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::TlsAcceptor;
 
 /// The ALPN protocols offered when the config does not name its own: HTTP/2 first, then
 /// HTTP/1.1.
@@ -80,19 +79,19 @@ const DEFAULT_ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 /// ```
 #[derive(Clone)]
 pub struct TlsConfig {
-    current: Arc<RwLock<Acceptors>>,
+    current: Arc<RwLock<Configs>>,
 }
 
 /// One config in both its ALPN variants.
 #[derive(Clone)]
-struct Acceptors {
+struct Configs {
     /// The config as given (with the default ALPN list if it had none).
-    http2: TlsAcceptor,
+    http2: Arc<rustls::ServerConfig>,
     /// The same without `h2` among its ALPN protocols.
-    http1: TlsAcceptor,
+    http1: Arc<rustls::ServerConfig>,
 }
 
-impl Acceptors {
+impl Configs {
     fn new(mut config: rustls::ServerConfig) -> Self {
         if config.alpn_protocols.is_empty() {
             config.alpn_protocols = DEFAULT_ALPN.iter().map(|p| p.to_vec()).collect();
@@ -100,23 +99,22 @@ impl Acceptors {
         let mut http1 = config.clone();
         http1.alpn_protocols.retain(|p| p != b"h2");
         let same = http1.alpn_protocols.len() == config.alpn_protocols.len();
-        let http2 = TlsAcceptor::from(Arc::new(config));
+        let http2 = Arc::new(config);
         let http1 = if same {
-            http2.clone()
+            Arc::clone(&http2)
         } else {
-            TlsAcceptor::from(Arc::new(http1))
+            Arc::new(http1)
         };
-        Acceptors { http2, http1 }
+        Configs { http2, http1 }
     }
 }
 
 impl fmt::Debug for TlsConfig {
     /// The ALPN protocols offered; never the keys.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let acceptors = self.current();
-        let alpn: Vec<_> = acceptors
+        let configs = self.current();
+        let alpn: Vec<_> = configs
             .http2
-            .config()
             .alpn_protocols
             .iter()
             .map(|p| String::from_utf8_lossy(p).into_owned())
@@ -142,7 +140,7 @@ impl TlsConfig {
         cert_chain: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> io::Result<TlsConfig> {
-        build_from_pem_files(cert_chain.as_ref(), key.as_ref()).map(Self::from_acceptors)
+        build_from_pem_files(cert_chain.as_ref(), key.as_ref()).map(Self::from_configs)
     }
 
     /// Parses a PEM certificate chain and a PEM private key (PKCS#8, PKCS#1 or SEC1) held in
@@ -173,7 +171,7 @@ impl TlsConfig {
     /// assert_eq!(error.to_string(), "TLS certificate chain has no CERTIFICATE block");
     /// ```
     pub fn from_pem(cert_chain: &[u8], key: &[u8]) -> io::Result<TlsConfig> {
-        build_from_pem(cert_chain, key, &Names::bytes()).map(Self::from_acceptors)
+        build_from_pem(cert_chain, key, &Names::bytes()).map(Self::from_configs)
     }
 
     /// Uses a DER certificate chain (the server's certificate first) and private key.
@@ -186,7 +184,7 @@ impl TlsConfig {
         cert_chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
     ) -> io::Result<TlsConfig> {
-        build_from_der(cert_chain, key, &Names::bytes()).map(Self::from_acceptors)
+        build_from_der(cert_chain, key, &Names::bytes()).map(Self::from_configs)
     }
 
     /// A [`rustls::ServerConfig`] built by the application: client certificates, a custom
@@ -218,7 +216,7 @@ impl TlsConfig {
     /// ```
     #[must_use]
     pub fn from_rustls(config: rustls::ServerConfig) -> TlsConfig {
-        Self::from_acceptors(Acceptors::new(config))
+        Self::from_configs(Configs::new(config))
     }
 
     /// Reads new certificates as [`from_pem_files`](Self::from_pem_files) does and swaps
@@ -233,8 +231,8 @@ impl TlsConfig {
         cert_chain: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> io::Result<()> {
-        let acceptors = build_from_pem_files(cert_chain.as_ref(), key.as_ref())?;
-        self.replace(acceptors);
+        let configs = build_from_pem_files(cert_chain.as_ref(), key.as_ref())?;
+        self.replace(configs);
         Ok(())
     }
 
@@ -245,52 +243,52 @@ impl TlsConfig {
     ///
     /// As [`from_pem`](Self::from_pem). On error the config in place stays.
     pub fn reload_from_pem(&self, cert_chain: &[u8], key: &[u8]) -> io::Result<()> {
-        let acceptors = build_from_pem(cert_chain, key, &Names::bytes())?;
-        self.replace(acceptors);
+        let configs = build_from_pem(cert_chain, key, &Names::bytes())?;
+        self.replace(configs);
         Ok(())
     }
 
     /// Swaps in `config`'s current certificates and settings for new connections. Reloads
     /// of `config` afterwards do not reach this one (unless it is a clone of this one).
     pub fn reload(&self, config: TlsConfig) {
-        let acceptors = config.current();
-        self.replace(acceptors);
+        let configs = config.current();
+        self.replace(configs);
     }
 
     /// Swaps in a [`rustls::ServerConfig`] for new connections, with the default ALPN list
     /// if it has none (as [`from_rustls`](Self::from_rustls)).
     pub fn reload_rustls(&self, config: rustls::ServerConfig) {
-        self.replace(Acceptors::new(config));
+        self.replace(Configs::new(config));
     }
 
-    /// The current config as an acceptor for one new connection; with `http2 == false`, one
-    /// whose ALPN list has no `h2`, so clients fall back to HTTP/1.1. Costs an `Arc` clone.
-    pub(crate) fn acceptor(&self, http2: bool) -> TlsAcceptor {
+    /// The current config for one new connection; with `http2 == false`, one whose ALPN
+    /// list has no `h2`, so clients fall back to HTTP/1.1. Costs an `Arc` clone.
+    pub(crate) fn server_config(&self, http2: bool) -> Arc<rustls::ServerConfig> {
         let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
         if http2 {
-            current.http2.clone()
+            Arc::clone(&current.http2)
         } else {
-            current.http1.clone()
+            Arc::clone(&current.http1)
         }
     }
 
-    fn from_acceptors(acceptors: Acceptors) -> Self {
+    fn from_configs(configs: Configs) -> Self {
         TlsConfig {
-            current: Arc::new(RwLock::new(acceptors)),
+            current: Arc::new(RwLock::new(configs)),
         }
     }
 
-    fn current(&self) -> Acceptors {
+    fn current(&self) -> Configs {
         self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    fn replace(&self, acceptors: Acceptors) {
+    fn replace(&self, configs: Configs) {
         let old = std::mem::replace(
             &mut *self.current.write().unwrap_or_else(PoisonError::into_inner),
-            acceptors,
+            configs,
         );
         // The old config is dropped outside the lock (or lives on in open connections).
         drop(old);
@@ -324,7 +322,7 @@ fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
 }
 
-fn build_from_pem_files(cert_chain: &Path, key: &Path) -> io::Result<Acceptors> {
+fn build_from_pem_files(cert_chain: &Path, key: &Path) -> io::Result<Configs> {
     let names = Names::files(cert_chain, key);
     let read = |path: &Path, name: &str| {
         std::fs::read(path)
@@ -335,7 +333,7 @@ fn build_from_pem_files(cert_chain: &Path, key: &Path) -> io::Result<Acceptors> 
     build_from_pem(&cert_pem, &key_pem, &names)
 }
 
-fn build_from_pem(cert_chain: &[u8], key: &[u8], names: &Names) -> io::Result<Acceptors> {
+fn build_from_pem(cert_chain: &[u8], key: &[u8], names: &Names) -> io::Result<Configs> {
     let chain = CertificateDer::pem_slice_iter(cert_chain)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| invalid(format!("{} is not valid PEM: {e}", names.cert_chain)))?;
@@ -359,7 +357,7 @@ fn build_from_der(
     cert_chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     names: &Names,
-) -> io::Result<Acceptors> {
+) -> io::Result<Configs> {
     if cert_chain.is_empty() {
         return Err(invalid(format!("{} is empty", names.cert_chain)));
     }
@@ -378,7 +376,7 @@ fn build_from_der(
                 names.cert_chain, names.key
             )),
         })?;
-    Ok(Acceptors::new(config))
+    Ok(Configs::new(config))
 }
 
 #[cfg(test)]
@@ -387,6 +385,8 @@ mod tests {
 
     use rustls::pki_types::ServerName;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use tokio_rustls::TlsAcceptor;
 
     use super::*;
 
@@ -427,10 +427,10 @@ mod tests {
         peer_cert: CertificateDer<'static>,
     }
 
-    /// A handshake over an in-memory pipe between `acceptor` and a client that trusts
-    /// `roots` and offers `alpn`; one byte is echoed to prove the session works.
+    /// A handshake over an in-memory pipe between a server with `config` and a client that
+    /// trusts `roots` and offers `alpn`; one byte is echoed to prove the session works.
     async fn handshake(
-        acceptor: TlsAcceptor,
+        config: Arc<rustls::ServerConfig>,
         roots: &[&CertificateDer<'static>],
         alpn: &[&[u8]],
     ) -> Handshake {
@@ -450,6 +450,7 @@ mod tests {
 
         let (client_io, server_io) = tokio::io::duplex(64 * 1024);
         let server = tokio::spawn(async move {
+            let acceptor = TlsAcceptor::from(config);
             let mut tls = acceptor.accept(server_io).await.expect("server handshake");
             let mut byte = [0u8];
             tls.read_exact(&mut byte).await.expect("server read");
@@ -474,7 +475,7 @@ mod tests {
     }
 
     fn alpn_of(tls: &TlsConfig, http2: bool) -> Vec<Vec<u8>> {
-        tls.acceptor(http2).config().alpn_protocols.clone()
+        tls.server_config(http2).alpn_protocols.clone()
     }
 
     fn rustls_config(pem: &Pem) -> rustls::ServerConfig {
@@ -495,17 +496,17 @@ mod tests {
         let pem = self_signed();
         let (cert, key) = write_pair(&dir, &pem);
         let tls = TlsConfig::from_pem_files(&cert, &key).expect("loads");
-        let seen = handshake(tls.acceptor(true), &[&pem.der], &[b"h2", b"http/1.1"]).await;
+        let seen = handshake(tls.server_config(true), &[&pem.der], &[b"h2", b"http/1.1"]).await;
         assert_eq!(seen.alpn.as_deref(), Some(&b"h2"[..]));
         assert_eq!(seen.peer_cert, pem.der);
         std::fs::remove_dir_all(dir).ok();
     }
 
     #[tokio::test]
-    async fn acceptor_without_http2_makes_an_h2_client_fall_back_to_http1() {
+    async fn without_http2_an_h2_client_falls_back_to_http1() {
         let pem = self_signed();
         let tls = TlsConfig::from_pem(pem.cert.as_bytes(), pem.key.as_bytes()).expect("loads");
-        let seen = handshake(tls.acceptor(false), &[&pem.der], &[b"h2", b"http/1.1"]).await;
+        let seen = handshake(tls.server_config(false), &[&pem.der], &[b"h2", b"http/1.1"]).await;
         assert_eq!(seen.alpn.as_deref(), Some(&b"http/1.1"[..]));
         assert_eq!(alpn_of(&tls, false), [b"http/1.1".to_vec()]);
     }
@@ -746,9 +747,9 @@ iCEWo4b7lf3afrKSHhk9gxp28R/CGfGisw==
         let server_side = tls.clone(); // what the accept loop would hold
         let roots = [&first.der, &second.der];
 
-        let before = server_side.acceptor(true); // a connection accepted before the reload
+        let before = server_side.server_config(true); // a connection accepted before the reload
         assert_eq!(
-            handshake(server_side.acceptor(true), &roots, &[b"h2"])
+            handshake(server_side.server_config(true), &roots, &[b"h2"])
                 .await
                 .peer_cert,
             first.der
@@ -757,18 +758,22 @@ iCEWo4b7lf3afrKSHhk9gxp28R/CGfGisw==
         write_pair(&dir, &second);
         tls.reload_from_pem_files(&cert, &key).expect("reloads");
         assert_eq!(
-            handshake(server_side.acceptor(true), &roots, &[b"h2"])
+            handshake(server_side.server_config(true), &roots, &[b"h2"])
                 .await
                 .peer_cert,
             second.der
         );
         assert_eq!(
-            handshake(server_side.acceptor(false), &roots, &[b"h2", b"http/1.1"])
-                .await
-                .peer_cert,
+            handshake(
+                server_side.server_config(false),
+                &roots,
+                &[b"h2", b"http/1.1"]
+            )
+            .await
+            .peer_cert,
             second.der
         );
-        // The acceptor taken before keeps the old certificate.
+        // The config taken before keeps the old certificate.
         assert_eq!(handshake(before, &roots, &[]).await.peer_cert, first.der);
 
         // A failed reload changes nothing.
@@ -781,7 +786,7 @@ iCEWo4b7lf3afrKSHhk9gxp28R/CGfGisw==
             .unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
         assert_eq!(
-            handshake(server_side.acceptor(true), &roots, &[])
+            handshake(server_side.server_config(true), &roots, &[])
                 .await
                 .peer_cert,
             second.der
@@ -791,7 +796,7 @@ iCEWo4b7lf3afrKSHhk9gxp28R/CGfGisw==
         tls.reload_from_pem(first.cert.as_bytes(), first.key.as_bytes())
             .expect("reloads");
         assert_eq!(
-            handshake(server_side.acceptor(true), &roots, &[])
+            handshake(server_side.server_config(true), &roots, &[])
                 .await
                 .peer_cert,
             first.der
@@ -800,14 +805,14 @@ iCEWo4b7lf3afrKSHhk9gxp28R/CGfGisw==
             TlsConfig::from_pem(second.cert.as_bytes(), second.key.as_bytes()).expect("loads");
         tls.reload(other);
         assert_eq!(
-            handshake(server_side.acceptor(true), &roots, &[])
+            handshake(server_side.server_config(true), &roots, &[])
                 .await
                 .peer_cert,
             second.der
         );
         tls.reload_rustls(rustls_config(&first));
         assert_eq!(
-            handshake(server_side.acceptor(true), &roots, &[])
+            handshake(server_side.server_config(true), &roots, &[])
                 .await
                 .peer_cert,
             first.der
