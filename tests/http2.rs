@@ -16,7 +16,7 @@ use hyperbun::client::{ClientBuilder, ConnectError};
 use hyperbun::http;
 use hyperbun::prelude::*;
 use hyperbun::test::{masked_frame, TestResponse, TestServer};
-use hyperbun_tests::{setup_tool, within};
+use hyperbun_tests::{expect_echoes, setup_tool, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -238,13 +238,7 @@ async fn a_websocket_over_http2_echoes_with_its_subprotocol_and_compression() {
         .expect("extended CONNECT");
     assert_eq!(ws.protocol(), Some("chat.v1"));
     assert!(ws.is_compressed(), "permessage-deflate agreed over HTTP/2");
-    let long = "compressible ".repeat(200);
-    ws.send(long.as_str()).await.unwrap();
-    let echoed = within("echo", ws.recv()).await.unwrap().unwrap();
-    assert_eq!(echoed.as_text(), Some(long.as_str()));
-    ws.send_binary(&[0, 1, 2, 255]).await.unwrap();
-    let echoed = within("echo", ws.recv()).await.unwrap().unwrap();
-    assert_eq!(echoed.as_bytes(), &[0, 1, 2, 255][..]);
+    expect_echoes(&mut ws, &"compressible ".repeat(200)).await;
     ws.close(1000, "done").await.unwrap();
     app.stop().await;
 }

@@ -3,15 +3,10 @@
 //! `interop/deflate_client.py`. `interop/setup.sh` installs the client into a cached
 //! virtualenv on first use.
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
-
 use hyperbun::prelude::*;
 use hyperbun::test::TestServer;
 use hyperbun::{Compressor, Decompressor, DecompressorSize, PerMessageDeflate};
-use hyperbun_tests::interop_python;
-use serde_json::Value;
+use hyperbun_tests::run_python_client;
 
 /// `/shared`: echoes compressed; `publish:TEXT` publishes TEXT compressed to `news`.
 struct Shared;
@@ -58,31 +53,9 @@ impl Limited {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_negotiates_deflate_and_compresses_both_ways() {
-    let python = interop_python().await;
     let server = TestServer::start(hyperbun::router![Shared, Dedicated, Limited]).await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/deflate_client.py");
-    let client = tokio::process::Command::new(&python)
-        .arg(&script)
-        .arg(format!("ws://{}", server.addr()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the Python client");
-    let output = tokio::time::timeout(Duration::from_secs(60), client.wait_with_output())
-        .await
-        .expect("the Python client finished within 60 s")
-        .expect("the Python client's output");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "deflate_client.py failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
-    let report: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("not one JSON line ({e}):\n{stdout}\n{stderr}"));
-    assert_eq!(report["ok"], true, "{report}");
+    let url = format!("ws://{}", server.addr());
+    let report = run_python_client("deflate_client.py", &[url.as_ref()]).await;
     let scenario = |name: &str| report["scenarios"][name].clone();
 
     // What we answer to each offer: websockets offers `client_max_window_bits` (no value) by

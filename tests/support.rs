@@ -439,6 +439,55 @@ pub async fn interop_python() -> String {
         .expect("interop/setup.sh")
 }
 
+/// Runs the interop script `tests/interop/SCRIPT` with `args` under the interop Python,
+/// within 60 s, and returns the one JSON line it prints, after checking it succeeded and
+/// reported `"ok": true` (its output is in the failure message otherwise).
+pub async fn run_python_client(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let python = interop_python().await;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("interop")
+        .join(script);
+    let client = tokio::process::Command::new(&python)
+        .arg(&path)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(60), client)
+        .await
+        .expect("the Python client finished within 60 s")
+        .expect("the Python client's output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("not one JSON line ({e}):\n{stdout}\n{stderr}"));
+    assert_eq!(report["ok"], true, "{report}");
+    report
+}
+
+/// Sends `text` and then four binary bytes on `ws`, expecting each echoed back (an echo
+/// socket), within [`WAIT`] each.
+pub async fn expect_echoes(ws: &mut hyperbun::client::WebSocketClient, text: &str) {
+    ws.send(text).await.expect("send text");
+    let echoed = within("text echo", ws.recv())
+        .await
+        .expect("recv")
+        .expect("a message");
+    assert_eq!(echoed.as_text(), Some(text));
+    ws.send_binary(&[0, 1, 2, 255]).await.expect("send binary");
+    let echoed = within("binary echo", ws.recv())
+        .await
+        .expect("recv")
+        .expect("a message");
+    assert_eq!(echoed.as_bytes(), &[0, 1, 2, 255][..]);
+}
+
 // ---------------------------------------------------------------------------------------
 // WebSocket over a raw socket
 

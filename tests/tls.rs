@@ -16,10 +16,9 @@ use hyperbun::http::Version;
 use hyperbun::prelude::*;
 use hyperbun::{ServerConfig, TlsConfig};
 use hyperbun_tests::{
-    https_get, interop_python, scratch_dir, setup_tool, start_tls, tls_connect, within, HttpsConn,
-    RawConn, TestCert, WAIT,
+    expect_echoes, https_get, run_python_client, scratch_dir, setup_tool, start_tls, tls_connect,
+    within, HttpsConn, RawConn, TestCert, WAIT,
 };
-use serde_json::Value;
 
 #[get("/version")]
 async fn version(req: Request) -> String {
@@ -160,13 +159,7 @@ async fn hyperbun_client_over_wss_compresses_both_ways() {
     let greeting = within("greeting", ws.recv()).await.unwrap().unwrap();
     assert_eq!(greeting.as_text(), Some("open over HTTP/1.1"));
 
-    let long = "compressible over TLS ".repeat(300);
-    ws.send(long.as_str()).await.unwrap();
-    let echoed = within("echo", ws.recv()).await.unwrap().unwrap();
-    assert_eq!(echoed.as_text(), Some(long.as_str()));
-    ws.send_binary(&[0, 1, 2, 255]).await.unwrap();
-    let echoed = within("echo", ws.recv()).await.unwrap().unwrap();
-    assert_eq!(echoed.as_bytes(), &[0, 1, 2, 255][..]);
+    expect_echoes(&mut ws, &"compressible over TLS ".repeat(300)).await;
     ws.close(1000, "done").await.unwrap();
     server.stop().await;
 }
@@ -198,34 +191,12 @@ async fn hyperbun_client_opens_a_websocket_over_http2_on_wss() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_over_wss_verifies_the_certificate_and_talks_both_ways() {
-    let python = interop_python().await;
     let cert = TestCert::new();
     let dir = scratch_dir("tls-python");
     let ca = cert.write_ca(&dir);
     let (server, addr) = start_tls(app(), cert.tls_config()).await;
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/wss_client.py");
-    let client = tokio::process::Command::new(&python)
-        .arg(&script)
-        .arg(wss_url(addr, "/echo"))
-        .arg(&ca)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(60), client)
-        .await
-        .expect("the Python client finished within 60 s")
-        .expect("the Python client's output");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "wss_client.py failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
-    let report: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("not one JSON line ({e}):\n{stdout}\n{stderr}"));
-    assert_eq!(report["ok"], true, "{report}");
+    let url = wss_url(addr, "/echo");
+    let report = run_python_client("wss_client.py", &[url.as_ref(), ca.as_os_str()]).await;
     assert_eq!(report["greeting"], "open over HTTP/1.1", "{report}");
     assert_eq!(report["echo_lengths"], serde_json::json!([14, 1000, 4]));
     assert_eq!(report["tls_version"], "TLSv1.3", "{report}");
