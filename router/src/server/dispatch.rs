@@ -18,6 +18,7 @@ use super::ConnectionHold;
 use crate::panic::panic_message;
 use crate::rejection::body_error;
 use crate::routing::{Lookup, RequestContext, ResponseFuture, RouteDef, RouteTable};
+use crate::ws::handshake;
 use crate::ws::upgrade::UpgradeFrom;
 use crate::{Addr, Body, BodyError, BodyRejection, IntoResponse, Response, Server};
 
@@ -44,7 +45,7 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
         if self.over_capacity {
             return Dispatch::ready(over_capacity(req.version()));
         }
-        let websocket_over_h2 = is_websocket_connect(&req);
+        let websocket_over_h2 = handshake::is_extended_connect(&req);
         let method = if websocket_over_h2 {
             // RFC 8441: an HTTP/2 WebSocket is an extended CONNECT to the socket's path; the
             // table lists socket routes under GET, as HTTP/1.1 upgrades them.
@@ -101,15 +102,6 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnService {
             _stream: self.streams.as_ref().map(Streams::begin),
         }
     }
-}
-
-/// An extended CONNECT with `:protocol = websocket` (RFC 8441).
-fn is_websocket_connect<B>(req: &http::Request<B>) -> bool {
-    req.method() == http::Method::CONNECT
-        && req
-            .extensions()
-            .get::<hyper::ext::Protocol>()
-            .is_some_and(|protocol| protocol.as_str().eq_ignore_ascii_case("websocket"))
 }
 
 /// The answer to every request on a connection accepted past `max_connections`; on
