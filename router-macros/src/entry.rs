@@ -41,6 +41,7 @@ fn expand_route(kind: RouteKind, attr: TokenStream, item: &ItemFn) -> syn::Resul
         path_lit: &args.path,
         path: &path,
         body_limit: args.body_limit.as_ref(),
+        layer: args.layer.as_ref(),
         args: classify::classify(item, &path),
     };
     Ok(handler::expand(&model))

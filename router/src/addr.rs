@@ -34,6 +34,10 @@ pub enum Addr {
     Tcp(SocketAddr),
     /// A Unix domain socket: its path, if it has one.
     Unix(Option<Arc<Path>>),
+    /// Not known: a [`Router`](crate::Router) served by another server as a tower service,
+    /// which did not put the peer's address (a `std::net::SocketAddr` or a
+    /// [`RemoteAddr`](crate::RemoteAddr)) in the request's extensions.
+    Unknown,
 }
 
 impl Addr {
@@ -42,7 +46,7 @@ impl Addr {
     pub fn tcp(&self) -> Option<SocketAddr> {
         match self {
             Addr::Tcp(addr) => Some(*addr),
-            Addr::Unix(_) => None,
+            Addr::Unix(_) | Addr::Unknown => None,
         }
     }
 
@@ -63,7 +67,7 @@ impl Addr {
     pub fn unix_path(&self) -> Option<&Path> {
         match self {
             Addr::Unix(path) => path.as_deref(),
-            Addr::Tcp(_) => None,
+            Addr::Tcp(_) | Addr::Unknown => None,
         }
     }
 
@@ -91,6 +95,7 @@ impl fmt::Display for Addr {
             Addr::Tcp(addr) => addr.fmt(f),
             Addr::Unix(Some(path)) => write!(f, "unix:{}", path.display()),
             Addr::Unix(None) => f.write_str("unix"),
+            Addr::Unknown => f.write_str("unknown"),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The one body type used for requests and responses. `Send + Sync`, so requests can be
 //! borrowed across `.await`s.
 
+use std::any::Any;
 use std::fmt;
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -11,6 +13,7 @@ use http_body_util::BodyExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type BoxBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+type UnsyncBoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 /// The body of a [`Request`](crate::Request) or a [`Response`](crate::Response).
 ///
@@ -42,6 +45,16 @@ enum Inner {
         limit: usize,
     },
     Boxed(BoxBody),
+    /// A body whose limit was set after it was made (a route's, for a body that came through
+    /// middleware): what may still be read, and the limit.
+    Limited {
+        body: Box<Body>,
+        remaining: usize,
+        limit: usize,
+    },
+    /// A body that is `Send` but not `Sync` (a middleware's), made `Sync` by a lock that only
+    /// the one task polling it ever takes.
+    Unsync(Mutex<UnsyncBoxBody>),
 }
 
 impl Body {
@@ -60,6 +73,56 @@ impl Body {
         B::Error: Into<BoxError>,
     {
         Body(Inner::Boxed(body.map_err(Into::into).boxed()))
+    }
+
+    /// Any `Send` body, as the one body type: itself when it is a `Body` already, boxed
+    /// otherwise (behind a lock when it may not be `Sync`). Middleware hands the router
+    /// bodies of its own types (`Limited<Body>`, a compression body); this is where they
+    /// become a `Body` again.
+    pub(crate) fn from_any<B>(body: B) -> Self
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let mut slot = Some(body);
+        if let Some(body) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Body>>() {
+            return body.take().expect("bug: the slot was just filled");
+        }
+        let body = slot.take().expect("bug: the slot was just filled");
+        Body(Inner::Unsync(Mutex::new(
+            body.map_err(Into::into).boxed_unsync(),
+        )))
+    }
+
+    /// This body, failing with "too large" once more than `limit` bytes have been read from
+    /// now on, counting what was read under an earlier limit.
+    pub(crate) fn limited(self, limit: usize) -> Self {
+        match self.0 {
+            Inner::Empty => self,
+            Inner::Incoming {
+                body,
+                remaining,
+                limit: before,
+            } => Body(Inner::Incoming {
+                body,
+                remaining: limit.saturating_sub(before - remaining),
+                limit,
+            }),
+            Inner::Limited {
+                body,
+                remaining,
+                limit: before,
+            } => Body(Inner::Limited {
+                body,
+                remaining: limit.saturating_sub(before - remaining),
+                limit,
+            }),
+            _ => Body(Inner::Limited {
+                body: Box::new(self),
+                remaining: limit,
+                limit,
+            }),
+        }
     }
 
     pub(crate) fn incoming(body: hyper::body::Incoming, limit: usize) -> Self {
@@ -97,7 +160,8 @@ impl fmt::Debug for Body {
             Inner::Empty => "empty",
             Inner::Full(_) => "full",
             Inner::Incoming { .. } => "incoming",
-            Inner::Boxed(_) => "boxed",
+            Inner::Boxed(_) | Inner::Unsync(_) => "boxed",
+            Inner::Limited { .. } => "limited",
         };
         f.debug_tuple("Body").field(&kind).finish()
     }
@@ -164,6 +228,25 @@ impl http_body::Body for Body {
             Inner::Boxed(body) => Pin::new(body)
                 .poll_frame(cx)
                 .map(|frame| frame.map(|r| r.map_err(BodyError::other))),
+            Inner::Unsync(body) => Pin::new(body.get_mut().unwrap_or_else(PoisonError::into_inner))
+                .poll_frame(cx)
+                .map(|frame| frame.map(|r| r.map_err(BodyError::other))),
+            Inner::Limited {
+                body,
+                remaining,
+                limit,
+            } => match Pin::new(&mut **body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        if data.len() > *remaining {
+                            return Poll::Ready(Some(Err(BodyError::too_large(*limit))));
+                        }
+                        *remaining -= data.len();
+                    }
+                    Poll::Ready(Some(Ok(frame)))
+                }
+                other => other,
+            },
         }
     }
 
@@ -173,6 +256,8 @@ impl http_body::Body for Body {
             Inner::Full(bytes) => bytes.is_none(),
             Inner::Incoming { body, .. } => body.is_end_stream(),
             Inner::Boxed(body) => body.is_end_stream(),
+            Inner::Unsync(body) => crate::sync::lock(body).is_end_stream(),
+            Inner::Limited { body, .. } => body.is_end_stream(),
         }
     }
 
@@ -184,6 +269,8 @@ impl http_body::Body for Body {
             }
             Inner::Incoming { body, .. } => body.size_hint(),
             Inner::Boxed(body) => body.size_hint(),
+            Inner::Unsync(body) => crate::sync::lock(body).size_hint(),
+            Inner::Limited { body, .. } => body.size_hint(),
         }
     }
 }
@@ -218,6 +305,11 @@ impl BodyError {
     }
 
     fn other(e: BoxError) -> Self {
+        // A `Body` that went through middleware comes back wrapped in its error type.
+        let e = match e.downcast::<BodyError>() {
+            Ok(inner) => return *inner,
+            Err(e) => e,
+        };
         BodyError {
             kind: BodyErrorKind::Other(e),
         }
@@ -226,7 +318,12 @@ impl BodyError {
     /// True if the body was larger than the request body limit.
     #[must_use]
     pub fn is_too_large(&self) -> bool {
-        matches!(self.kind, BodyErrorKind::TooLarge { .. })
+        match &self.kind {
+            BodyErrorKind::TooLarge { .. } => true,
+            // tower-http's `RequestBodyLimitLayer` limits a body with `http_body_util::Limited`.
+            BodyErrorKind::Other(e) => e.is::<http_body_util::LengthLimitError>(),
+            BodyErrorKind::Read(_) => false,
+        }
     }
 }
 

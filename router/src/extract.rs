@@ -359,3 +359,35 @@ impl FromRequest for String {
         })
     }
 }
+
+/// A value a middleware put in the request's extensions (a user, a tenant, a request id):
+/// cloned out of them. `500 Internal Server Error` if no middleware put one there, which is a
+/// mistake in the application, not in the request; take `Option<Extension<T>>` where the
+/// value is optional.
+///
+/// # Examples
+///
+/// See [`from_fn`](crate::middleware::from_fn).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extension<T>(pub T);
+
+impl<T: Clone + Send + Sync + 'static> FromRequestParts for Extension<T> {
+    type Rejection = (StatusCode, String);
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _cx: &RequestContext,
+    ) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<T>() {
+            Some(value) => Ok(Extension(value.clone())),
+            None => {
+                let name = std::any::type_name::<T>();
+                tracing::error!(target: "hyperbun::server", "no request extension of type `{name}`: is the middleware that inserts it missing?");
+                Err((
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("Internal Server Error: missing request extension `{name}`"),
+                ))
+            }
+        }
+    }
+}

@@ -12,6 +12,7 @@ mod body;
 pub mod client;
 mod config;
 pub mod extract;
+pub mod middleware;
 mod rejection;
 mod response;
 mod routing;
@@ -31,7 +32,7 @@ mod sync;
 pub use addr::Addr;
 pub use body::{Body, BodyError};
 pub use config::ServerConfig;
-pub use extract::{Form, Query, RemoteAddr};
+pub use extract::{Extension, Form, Query, RemoteAddr};
 pub use rejection::{
     BodyRejection, FormRejection, JsonRejection, PathParamRejection, QueryRejection,
 };
@@ -52,7 +53,7 @@ pub use hyperbun_macros::{
 };
 
 pub use bytes::Bytes;
-pub use http::{self, HeaderMap, Method, StatusCode, Uri};
+pub use http::{self, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 
 /// An HTTP request with a hyperbun [`Body`].
 pub type Request<B = Body> = http::Request<B>;
@@ -84,10 +85,10 @@ pub mod guide {
 pub mod prelude {
     pub use crate::{
         any, delete, get, head, options, patch, post, put, route, upgrade, websocket, Body, Bytes,
-        Form, HeaderMap, Html, IntoResponse, Json, Message, Method, PerMessageDeflate, Query,
-        RateLimit, RateLimitAction, RemoteAddr, Request, Response, Router, SendStatus, Server,
-        ServerConfig, SocketOptions, StatusCode, SubscribeStatus, Upgrade, UpgradeError, Uri,
-        WebSocket, WebSocketError,
+        Extension, Form, HeaderMap, HeaderValue, Html, IntoResponse, Json, Message, Method,
+        PerMessageDeflate, Query, RateLimit, RateLimitAction, RemoteAddr, Request, Response,
+        Router, SendStatus, Server, ServerConfig, SocketOptions, StatusCode, SubscribeStatus,
+        Upgrade, UpgradeError, Uri, WebSocket, WebSocketError,
     };
     pub use serde_json::{json, Value};
 }

@@ -21,6 +21,15 @@ pub use ::bytes::Bytes;
 pub use ::core::future::ready;
 pub use ::std::sync::OnceLock;
 
+pub use crate::middleware::{Inner, RouteLayer};
+
+/// Wraps a route's handler in the route's `layer = …`; generated code spans the call at the
+/// user's expression, so a value that is not a layer is reported there.
+#[inline]
+pub fn wrap_route(layer: impl RouteLayer, inner: Inner) -> Inner {
+    layer.wrap(inner)
+}
+
 /// Converts a handler's return value; generated code spans the call at the user's return
 /// type, so a type that is not a response is reported there.
 #[inline]

@@ -31,6 +31,8 @@ pub(crate) struct RouteModel<'a> {
     pub(crate) path_lit: &'a LitStr,
     pub(crate) path: &'a RoutePath,
     pub(crate) body_limit: Option<&'a Expr>,
+    /// `layer = EXPR`: the route's own middleware.
+    pub(crate) layer: Option<&'a Expr>,
     pub(crate) args: Vec<Arg<'a>>,
 }
 
@@ -133,6 +135,20 @@ pub(crate) fn expand(model: &RouteModel<'_>) -> TokenStream {
         }},
         None => quote!(::core::option::Option::None),
     };
+    let layer = match model.layer {
+        // A function of the route's, so the expression is checked (and evaluated) where
+        // the user wrote it, once, when the router is built.
+        Some(expr) => {
+            let wrap = quote_spanned!(expr.span()=> #private::wrap_route);
+            quote! {{
+                fn __hyperbun_layer(inner: #private::Inner) -> #private::Inner {
+                    #wrap(#expr, inner)
+                }
+                ::core::option::Option::Some(__hyperbun_layer)
+            }}
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let adapter = adapter(model);
     quote! {
         #item
@@ -151,6 +167,8 @@ pub(crate) fn expand(model: &RouteModel<'_>) -> TokenStream {
                     name: #name_str,
                     location: (::core::file!(), ::core::line!(), ::core::column!()),
                     prepare: ::core::option::Option::None,
+                    layer: #layer,
+                    group: ::core::option::Option::None,
                 };
             }
 

@@ -22,17 +22,142 @@ use crate::ctxt::Ctxt;
 use crate::parse::path;
 use crate::paths::private;
 
-/// `router![a, b]`
+/// `router![a, b, group("/admin", layer = L)[c, d]]`
 pub(crate) struct RouterInput {
+    /// Every entry, in order, with the index of its group.
     handlers: Punctuated<Path, Token![,]>,
+    membership: Vec<Option<usize>>,
+    groups: Vec<Group>,
+}
+
+/// `group("/prefix", layer = EXPR)[…]`: routes under a path prefix and/or a layer.
+#[derive(Clone)]
+struct Group {
+    /// `"/admin"`, or `_` tokens-wise when absent.
+    prefix: Option<LitStr>,
+    /// The layer expression, as written.
+    layer: Option<TokenStream>,
+}
+
+mod group_kw {
+    syn::custom_keyword!(group);
+    syn::custom_keyword!(layer);
 }
 
 impl Parse for RouterInput {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut handlers = Punctuated::new();
+        let mut membership = Vec::new();
+        let mut groups = Vec::new();
+        while !input.is_empty() {
+            if input.peek(group_kw::group) && input.peek2(syn::token::Paren) {
+                let (group, members) = parse_group(input)?;
+                for member in members {
+                    handlers.push(member);
+                    membership.push(Some(groups.len()));
+                }
+                groups.push(group);
+            } else {
+                handlers.push(input.parse()?);
+                membership.push(None);
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
         Ok(RouterInput {
-            handlers: Punctuated::parse_terminated(input)?,
+            handlers,
+            membership,
+            groups,
         })
     }
+}
+
+/// `group("/prefix", layer = EXPR)[a, b]`, either part optional but not both.
+fn parse_group(input: ParseStream<'_>) -> syn::Result<(Group, Vec<Path>)> {
+    let keyword: group_kw::group = input.parse()?;
+    let args;
+    syn::parenthesized!(args in input);
+    let prefix: Option<LitStr> = if args.peek(LitStr) {
+        let prefix: LitStr = args.parse()?;
+        check_prefix(&prefix)?;
+        if !args.is_empty() {
+            args.parse::<Token![,]>()?;
+        }
+        Some(prefix)
+    } else {
+        None
+    };
+    let mut layer = None;
+    if !args.is_empty() {
+        let key: Ident = args.parse()?;
+        if key != "layer" {
+            return Err(syn::Error::new(
+                key.span(),
+                format!(
+                    "unknown group option `{key}`: a group is `group(\"/prefix\", layer = LAYER)[…]`, \
+                     with the prefix, the layer or both"
+                ),
+            ));
+        }
+        args.parse::<Token![=]>()?;
+        let expr: syn::Expr = args.parse()?;
+        layer = Some(expr.to_token_stream());
+        if !args.is_empty() {
+            args.parse::<Token![,]>()?;
+        }
+        if !args.is_empty() {
+            return Err(args.error(
+                "a group takes a prefix and one `layer = …`; give several layers as one tuple, \
+                 outermost first: `layer = (first, second)`",
+            ));
+        }
+    }
+    // RULE router/empty-group: a group has a prefix or a layer (else it is not a group).
+    if prefix.is_none() && layer.is_none() {
+        return Err(syn::Error::new(
+            keyword.span,
+            "a group needs a path prefix, a layer or both: `group(\"/admin\", layer = LAYER)[…]`",
+        ));
+    }
+    let members;
+    bracketed!(members in input);
+    let mut entries = Vec::new();
+    while !members.is_empty() {
+        // RULE router/nested-group: groups do not nest.
+        if members.peek(group_kw::group) && members.peek2(syn::token::Paren) {
+            return Err(members.error(
+                "groups do not nest: list this group's routes in the outer group, or give it a \
+                 place of its own in `router![…]` with the whole prefix",
+            ));
+        }
+        entries.push(members.parse()?);
+        if members.is_empty() {
+            break;
+        }
+        members.parse::<Token![,]>()?;
+    }
+    Ok((Group { prefix, layer }, entries))
+}
+
+/// RULE router/group-prefix: a group's prefix is static, starts with `/` and does not end with
+/// one.
+fn check_prefix(prefix: &LitStr) -> syn::Result<()> {
+    let text = prefix.value();
+    let why = if !text.starts_with('/') {
+        "starts with `/`"
+    } else if text.ends_with('/') {
+        "does not end with `/` (the routes' paths start with one)"
+    } else if text.contains([':', '*', '{', '}']) {
+        "is static: no `:param` or `*rest` (the routes' handlers would not receive them)"
+    } else {
+        return Ok(());
+    };
+    Err(syn::Error::new(
+        prefix.span(),
+        format!("a group's prefix {why}: e.g. `group(\"/admin\")[…]`"),
+    ))
 }
 
 /// One route as a shim describes it.
@@ -100,16 +225,71 @@ impl ToTokens for RouteInfo {
 }
 
 /// The state threaded through the shims:
-/// `@current PATH @next [PATH, …] @routes [(PATH INFO) …] INFO`
+/// `@current PATH @in G @next [G PATH, …] @routes [(PATH G INFO) …] @groups [GROUP …] INFO`,
+/// where `G` is the entry's group (`_` for none, else its index) and `GROUP` is
+/// `(PREFIX (LAYER))` with `_` for a missing part.
 pub(crate) struct Step {
-    next: Punctuated<Path, Token![,]>,
+    next: Vec<(Option<usize>, Path)>,
     routes: Vec<(Path, RouteInfo)>,
+    membership: Vec<Option<usize>>,
+    groups: Vec<Group>,
 }
 
 mod kw {
     syn::custom_keyword!(current);
     syn::custom_keyword!(next);
     syn::custom_keyword!(routes);
+    syn::custom_keyword!(groups);
+}
+
+/// `_` or a group index.
+fn parse_membership(input: ParseStream<'_>) -> syn::Result<Option<usize>> {
+    if input.peek(Token![_]) {
+        input.parse::<Token![_]>()?;
+        return Ok(None);
+    }
+    Ok(Some(input.parse::<syn::LitInt>()?.base10_parse()?))
+}
+
+fn membership_tokens(group: Option<usize>) -> TokenStream {
+    match group {
+        None => quote!(_),
+        Some(g) => {
+            let lit = proc_macro2::Literal::usize_unsuffixed(g);
+            quote!(#lit)
+        }
+    }
+}
+
+impl Parse for Group {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let content;
+        syn::parenthesized!(content in input);
+        let prefix = if content.peek(Token![_]) {
+            content.parse::<Token![_]>()?;
+            None
+        } else {
+            Some(content.parse()?)
+        };
+        let layer_content;
+        syn::parenthesized!(layer_content in content);
+        let layer: TokenStream = layer_content.parse()?;
+        Ok(Group {
+            prefix,
+            layer: (!layer.is_empty()).then_some(layer),
+        })
+    }
+}
+
+impl ToTokens for Group {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let prefix = match &self.prefix {
+            Some(prefix) => quote!(#prefix),
+            None => quote!(_),
+        };
+        let layer = self.layer.clone().unwrap_or_default();
+        tokens.extend(quote!((#prefix (#layer))));
+    }
 }
 
 impl Parse for Step {
@@ -118,23 +298,50 @@ impl Parse for Step {
         input.parse::<kw::current>()?;
         let current: Path = input.parse()?;
         input.parse::<Token![@]>()?;
+        input.parse::<Token![in]>()?;
+        let current_group = parse_membership(input)?;
+        input.parse::<Token![@]>()?;
         input.parse::<kw::next>()?;
         let next_content;
         bracketed!(next_content in input);
-        let next = Punctuated::parse_terminated(&next_content)?;
+        let mut next = Vec::new();
+        while !next_content.is_empty() {
+            let group = parse_membership(&next_content)?;
+            next.push((group, next_content.parse()?));
+            if !next_content.is_empty() {
+                next_content.parse::<Token![,]>()?;
+            }
+        }
         input.parse::<Token![@]>()?;
         input.parse::<kw::routes>()?;
         let routes_content;
         bracketed!(routes_content in input);
         let mut routes = Vec::new();
+        let mut membership = Vec::new();
         while !routes_content.is_empty() {
-            let pair;
-            syn::parenthesized!(pair in routes_content);
-            routes.push((pair.parse()?, pair.parse()?));
+            let triple;
+            syn::parenthesized!(triple in routes_content);
+            let path = triple.parse()?;
+            membership.push(parse_membership(&triple)?);
+            routes.push((path, triple.parse()?));
+        }
+        input.parse::<Token![@]>()?;
+        input.parse::<kw::groups>()?;
+        let groups_content;
+        bracketed!(groups_content in input);
+        let mut groups = Vec::new();
+        while !groups_content.is_empty() {
+            groups.push(groups_content.parse()?);
         }
         let info: RouteInfo = input.parse()?;
         routes.push((current, info));
-        Ok(Step { next, routes })
+        membership.push(current_group);
+        Ok(Step {
+            next,
+            routes,
+            membership,
+            groups,
+        })
     }
 }
 
@@ -143,10 +350,11 @@ pub(crate) fn router(input: RouterInput) -> TokenStream {
     if let Err(e) = handler_listed_twice(&input.handlers) {
         return e.to_compile_error();
     }
-    let mut handlers = input.handlers.into_iter();
-    match handlers.next() {
-        None => finish(&[]),
-        Some(first) => call_shim(&first, &handlers.collect::<Vec<_>>(), &[]),
+    let mut entries = input.membership.into_iter().zip(input.handlers);
+    let groups = input.groups;
+    match entries.next() {
+        None => finish(&[], &[], &groups),
+        Some(first) => call_shim(first, &entries.collect::<Vec<_>>(), &[], &[], &groups),
     }
 }
 
@@ -175,16 +383,39 @@ fn handler_listed_twice(handlers: &Punctuated<Path, Token![,]>) -> syn::Result<(
 pub(crate) fn step(step: Step) -> TokenStream {
     let mut next = step.next.into_iter();
     match next.next() {
-        None => finish(&step.routes),
-        Some(first) => call_shim(&first, &next.collect::<Vec<_>>(), &step.routes),
+        None => finish(&step.routes, &step.membership, &step.groups),
+        Some(first) => call_shim(
+            first,
+            &next.collect::<Vec<_>>(),
+            &step.routes,
+            &step.membership,
+            &step.groups,
+        ),
     }
 }
 
 /// Calls the shim of `entry`: the macro `entry!` for a socket type (an entry whose last
 /// segment starts with an uppercase letter), `entry::route!` for a function.
-fn call_shim(entry: &Path, next: &[Path], routes: &[(Path, RouteInfo)]) -> TokenStream {
-    let routes = routes.iter().map(|(path, info)| quote!((#path #info)));
-    let state = quote!(@current #entry @next [#(#next),*] @routes [#(#routes)*]);
+fn call_shim(
+    (group, entry): (Option<usize>, Path),
+    next: &[(Option<usize>, Path)],
+    routes: &[(Path, RouteInfo)],
+    membership: &[Option<usize>],
+    groups: &[Group],
+) -> TokenStream {
+    let routes = routes.iter().zip(membership).map(|((path, info), group)| {
+        let group = membership_tokens(*group);
+        quote!((#path #group #info))
+    });
+    let next = next.iter().map(|(group, path)| {
+        let group = membership_tokens(*group);
+        quote!(#group #path)
+    });
+    let group = membership_tokens(group);
+    let entry = &entry;
+    let state = quote!(
+        @current #entry @in #group @next [#(#next),*] @routes [#(#routes)*] @groups [#(#groups)*]
+    );
     if names_a_type(entry) {
         quote!(#entry! { #state })
     } else {
@@ -201,10 +432,55 @@ fn names_a_type(entry: &Path) -> bool {
         .is_some_and(|s| crate::expand::handler::named_like_a_type(&s.ident))
 }
 
+/// A route's path under its group's prefix, still spanned at the route's literal: `/` under
+/// `/admin` is `/admin`, `/users` is `/admin/users`.
+fn prefixed(info: &RouteInfo, prefix: Option<&LitStr>) -> RouteInfo {
+    let Some(prefix) = prefix else {
+        return info.clone();
+    };
+    let join = |lit: &LitStr| {
+        let path = lit.value();
+        let full = if path == "/" {
+            prefix.value()
+        } else {
+            format!("{}{path}", prefix.value())
+        };
+        LitStr::new(&full, lit.span())
+    };
+    match info {
+        RouteInfo::Http { methods, path } => RouteInfo::Http {
+            methods: methods.clone(),
+            path: join(path),
+        },
+        RouteInfo::Socket { path, data } => RouteInfo::Socket {
+            path: join(path),
+            data: data.clone(),
+        },
+        RouteInfo::Upgrade { path, data } => RouteInfo::Upgrade {
+            path: join(path),
+            data: data.clone(),
+        },
+        RouteInfo::Invalid => RouteInfo::Invalid,
+    }
+}
+
 /// Checks the whole table and emits it.
-fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
+fn finish(
+    routes: &[(Path, RouteInfo)],
+    membership: &[Option<usize>],
+    groups: &[Group],
+) -> TokenStream {
     let private = private();
     let cx = Ctxt::default();
+    let routes: Vec<(Path, RouteInfo)> = routes
+        .iter()
+        .zip(membership)
+        .map(|((path, info), group)| {
+            let prefix = group.and_then(|g| groups[g].prefix.as_ref());
+            (path.clone(), prefixed(info, prefix))
+        })
+        .collect();
+    let routes = &routes[..];
     let mut matcher: matchit::Router<usize> = matchit::Router::new();
     // Per distinct pattern: the routes that share it.
     let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
@@ -267,17 +543,30 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
         // that is the only error.
         return quote!(#private::Router::__from_table(&[]));
     }
-    let defs = routes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (path, info))| match info {
-            RouteInfo::Http { .. } => Some(quote!(<#path::Handler as #private::Route>::DEF)),
-            RouteInfo::Socket { data, .. } => Some(match hooks[i] {
+    let defs = routes.iter().enumerate().filter_map(|(i, (path, info))| {
+        let def = match info {
+            RouteInfo::Http { .. } => quote!(<#path::Handler as #private::Route>::DEF),
+            RouteInfo::Socket { data, .. } => match hooks[i] {
                 Some(hook) => socket_with_hook(path, &routes[hook]),
                 None => socket_without_hook(path, data),
-            }),
-            RouteInfo::Upgrade { .. } | RouteInfo::Invalid => None,
-        });
+            },
+            RouteInfo::Upgrade { .. } | RouteInfo::Invalid => return None,
+        };
+        Some(match membership[i] {
+            None => def,
+            Some(g) => in_group(def, info, patterns[i].as_deref(), g, &groups[g]),
+        })
+    });
+    let group_layers = groups.iter().enumerate().filter_map(|(g, group)| {
+        let layer = group.layer.as_ref()?;
+        let span = layer
+            .clone()
+            .into_iter()
+            .next()
+            .map_or_else(Span::call_site, |t| t.span());
+        let call = quote_spanned!(span=> #private::Router::__group_layer);
+        Some(quote!(let __router = #call(__router, #g, #layer);))
+    });
     // Functions only: a socket type is named by its route's definition.
     let functions = routes
         .iter()
@@ -288,8 +577,32 @@ fn finish(routes: &[(Path, RouteInfo)]) -> TokenStream {
         // reported as rustc's "function `…` is private" (the hidden items are `pub(crate)`).
         const _: () = { #(let _ = #functions;)* };
         const __HYPERBUN_ROUTES: &[#private::RouteDef] = &[#(#defs),*];
-        #private::Router::__from_table(__HYPERBUN_ROUTES)
+        let __router = #private::Router::__from_table(__HYPERBUN_ROUTES);
+        #(#group_layers)*
+        __router
     }}
+}
+
+/// A route's definition as its group changes it: the path under the group's prefix, and the
+/// group whose layer wraps it.
+fn in_group(
+    def: TokenStream,
+    info: &RouteInfo,
+    pattern: Option<&str>,
+    g: usize,
+    group: &Group,
+) -> TokenStream {
+    let private = private();
+    let path = match (&group.prefix, path_of(info), pattern) {
+        (Some(_), Some(full), Some(pattern)) => quote!(path: #full, pattern: #pattern,),
+        _ => TokenStream::new(),
+    };
+    let group = if group.layer.is_some() {
+        quote!(group: ::core::option::Option::Some(#g),)
+    } else {
+        TokenStream::new()
+    };
+    quote!(#private::RouteDef { #path #group ..#def })
 }
 
 /// Pairs each `#[upgrade]` hook with the socket at its pattern; per route, the index of its

@@ -3,6 +3,8 @@
 //! The path literal comes first; options follow as `key = value`:
 //! - `body_limit = EXPR` (all route attributes): the request body limit for this route, in
 //!   bytes, replacing the server's `max_request_body_size`;
+//! - `layer = EXPR` (HTTP route attributes): the route's own middleware, a tower layer (or
+//!   `hyperbun::middleware::from_fn(f)`) around its handler;
 //! - `method = "NAME"` (`#[route]` only, repeatable): a method the route answers.
 
 use proc_macro2::{Span, TokenStream};
@@ -18,6 +20,7 @@ pub(crate) struct RouteArgs {
     /// Methods with the span that named them; empty for `#[any]`.
     pub(crate) methods: Vec<(&'static str, Span)>,
     pub(crate) body_limit: Option<Expr>,
+    pub(crate) layer: Option<Expr>,
 }
 
 struct RawOption {
@@ -43,9 +46,9 @@ fn usage(kind: RouteKind) -> String {
 
 fn options(kind: RouteKind) -> &'static [&'static str] {
     match kind {
-        RouteKind::General => &["method", "body_limit"],
+        RouteKind::General => &["method", "body_limit", "layer"],
         RouteKind::Upgrade => &[],
-        _ => &["body_limit"],
+        _ => &["body_limit", "layer"],
     }
 }
 
@@ -113,6 +116,7 @@ fn unknown_option(kind: RouteKind, key: &Ident) -> syn::Error {
 fn option_usage(option: &str) -> &'static str {
     match option {
         "method" => "method = \"GET\"",
+        "layer" => "layer = LAYER",
         _ => "body_limit = BYTES",
     }
 }
@@ -254,8 +258,9 @@ pub(crate) fn parse(kind: RouteKind, tokens: TokenStream, anchor: Span) -> syn::
             RouteKind::General | RouteKind::Any | RouteKind::Upgrade => Vec::new(),
         };
         let mut body_limit: Option<Expr> = None;
+        let mut layer: Option<Expr> = None;
         if input.is_empty() {
-            return finish(kind, path, methods, body_limit);
+            return finish(kind, path, methods, body_limit, layer);
         }
         input.parse::<Token![,]>()?;
         let raw = Punctuated::<RawOption, Token![,]>::parse_terminated(input)?;
@@ -290,11 +295,17 @@ pub(crate) fn parse(kind: RouteKind, tokens: TokenStream, anchor: Span) -> syn::
                     body_limit_not_usize(&option.value)?;
                     body_limit = Some(option.value);
                 }
+                "layer" if kind != RouteKind::Upgrade => {
+                    if layer.is_some() {
+                        return Err(duplicate_layer(&option.key));
+                    }
+                    layer = Some(option.value);
+                }
                 "method" => return Err(method_option_outside_route(kind, &option.key)),
                 _ => return Err(unknown_option(kind, &option.key)),
             }
         }
-        finish(kind, path, methods, body_limit)
+        finish(kind, path, methods, body_limit, layer)
     };
     parser.parse2(tokens)
 }
@@ -316,6 +327,7 @@ fn finish(
     path: LitStr,
     methods: Vec<(&'static str, Span)>,
     body_limit: Option<Expr>,
+    layer: Option<Expr>,
 ) -> syn::Result<RouteArgs> {
     if kind == RouteKind::General && methods.is_empty() {
         return Err(route_without_method(&path));
@@ -324,7 +336,17 @@ fn finish(
         path,
         methods,
         body_limit,
+        layer,
     })
+}
+
+/// RULE attr/layer-twice: a route has one `layer = …`; several layers go in a tuple, the
+/// outermost first.
+fn duplicate_layer(key: &Ident) -> syn::Error {
+    syn::Error::new(
+        key.span(),
+        "`layer` is given more than once; give several layers as one tuple, outermost first:          `layer = (first, second)`",
+    )
 }
 
 #[cfg(test)]

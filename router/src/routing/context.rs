@@ -8,7 +8,7 @@ use crate::{Addr, Server};
 /// What the server knows about a request besides the request itself: the route's path
 /// parameters, the peer's address and the [`Server`] handle. Extractors receive it by
 /// reference.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RequestContext {
     pub(crate) params: PathParams,
     pub(crate) server: Server,

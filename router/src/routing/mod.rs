@@ -12,6 +12,7 @@
 //! 4. `OPTIONS` → `204 No Content` with an `Allow` header listing the path's methods;
 //! 5. otherwise → `405 Method Not Allowed` with the same `Allow` header.
 
+mod call;
 mod context;
 mod params;
 
@@ -22,10 +23,12 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Method};
 
+pub(crate) use call::{handler_service, RouteCall};
 pub use context::RequestContext;
 pub(crate) use params::{decode, invalid, PathParams};
 pub use params::{DescribeDisplay, DescribeOther, ParamError};
 
+use crate::middleware::{Inner, RouteLayer, SharedLayer};
 use crate::{Request, Response, ServerConfig};
 
 /// A set of routes, ready to serve: what [`router!`](crate::router) returns.
@@ -55,10 +58,24 @@ use crate::{Request, Response, ServerConfig};
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Router {
     pub(crate) table: Arc<RouteTable>,
     pub(crate) config: ServerConfig,
+    /// The layers of [`Router::layer`], innermost first; applied when the router is served.
+    pub(crate) layers: Vec<SharedLayer>,
+    /// What serves this router as a tower service, made on first use (see `server::dispatch`).
+    pub(crate) standalone: Arc<std::sync::OnceLock<crate::server::Standalone>>,
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router")
+            .field("routes", &self.table)
+            .field("config", &self.config)
+            .field("layers", &self.layers.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Router {
@@ -68,7 +85,127 @@ impl Router {
         Router {
             table: Arc::new(RouteTable::new(routes)),
             config: ServerConfig::default(),
+            layers: Vec::new(),
+            standalone: Arc::default(),
         }
+    }
+
+    /// The layer of `group(…)` number `group` in `router![…]`, which wraps that group's
+    /// routes. Generated code calls it, with the user's expression as `layer`.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn __group_layer(mut self, group: usize, layer: impl RouteLayer) -> Self {
+        let table = self.table_mut();
+        table.groups[group] = Some(layer.wrap(handler_service()));
+        self
+    }
+
+    /// Wraps the whole application in a tower [`Layer`](tower::Layer): every route and
+    /// socket upgrade, every 404, 405 and automatic `OPTIONS` answer, and every [mounted
+    /// service](Router::nest_service) — wherever this call sits in the chain. The layer
+    /// added last is the outermost (it sees the request first).
+    ///
+    /// tower-http's layers work as they are: `CorsLayer` answers preflights to any path,
+    /// `CompressionLayer` compresses responses, `TraceLayer` traces every request,
+    /// `TimeoutLayer` answers `408`, `RequestBodyLimitLayer` answers `413`. Upgrades pass
+    /// through layers like any request; the `101` answer keeps its (empty) body whatever a
+    /// layer wraps it in. A layer's error becomes a logged `500`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hyperbun::middleware::{from_fn, Next};
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[get("/")]
+    /// async fn index() -> &'static str {
+    ///     "hello"
+    /// }
+    ///
+    /// async fn server_header(req: Request, next: Next) -> Response {
+    ///     let mut response = next.run(req).await;
+    ///     response.headers_mut().insert("server", HeaderValue::from_static("hyperbun"));
+    ///     response
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let router = hyperbun::router![index].layer(from_fn(server_header));
+    /// let app = TestServer::start(router).await;
+    /// assert_eq!(app.get("/").await.headers["server"], "hyperbun");
+    /// assert_eq!(app.get("/nope").await.headers["server"], "hyperbun"); // the 404 too
+    /// app.stop().await;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn layer(mut self, layer: impl RouteLayer) -> Self {
+        self.layers.push(Arc::new(layer));
+        self.standalone = Arc::default();
+        self
+    }
+
+    /// Mounts a tower service (an axum `Router`, a `tower-http` `ServeDir`, any
+    /// `Service<Request>`) under `prefix`: it answers every request whose path is `prefix` or
+    /// below it, with the prefix taken off the path (`/legacy/users` reaches it as `/users`,
+    /// `/legacy` as `/`). An axum application can move over route by route this way: mount
+    /// it, and add hyperbun routes beside it as they are ported.
+    ///
+    /// The prefix is static (no `:param` or `*rest`); it owns its whole subtree, so a
+    /// `:param` route of the table at the same place does not see those paths.
+    /// [`Router::layer`] layers wrap mounted services too.
+    ///
+    /// # Panics
+    ///
+    /// At start-up, naming the problem: a prefix that does not start with `/`, ends with
+    /// `/`, has a parameter, is mounted twice, or has a route of the table at or below it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[get("/")]
+    /// async fn index() -> &'static str {
+    ///     "new"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Any tower service: here one that echoes the path it sees.
+    /// let legacy = tower::service_fn(|req: Request| async move {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(Body::from(req.uri().path().to_owned())))
+    /// });
+    /// let app = TestServer::start(hyperbun::router![index].nest_service("/legacy", legacy)).await;
+    /// assert_eq!(app.get("/legacy/users/7").await.text(), "/users/7");
+    /// assert_eq!(app.get("/").await.text(), "new");
+    /// app.stop().await;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn nest_service<S, RB>(mut self, prefix: &str, service: S) -> Self
+    where
+        S: tower::Service<Request, Response = http::Response<RB>> + Clone + Send + Sync + 'static,
+        S::Error: Into<crate::middleware::BoxError>,
+        S::Future: Send + 'static,
+        RB: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        RB::Error: Into<crate::middleware::BoxError>,
+    {
+        if let Err(why) = self.table.check_prefix(prefix) {
+            panic!("cannot mount a service at {prefix:?}: {why}");
+        }
+        self.table_mut().nested.push(Nested {
+            prefix: prefix.into(),
+            service: Inner::new(service),
+        });
+        self
+    }
+
+    /// The table, to change while the router is being built (copied if a clone shares it).
+    fn table_mut(&mut self) -> &mut RouteTable {
+        self.standalone = Arc::default();
+        Arc::make_mut(&mut self.table)
     }
 
     /// Replaces the server settings (body limit, header timeout, keep-alive).
@@ -166,6 +303,11 @@ pub struct RouteDef {
     /// options that cannot work (an invalid `101` header) stop the program at start-up with
     /// the socket's name, instead of failing every upgrade; `None` for HTTP routes.
     pub prepare: Option<fn()>,
+    /// The route's own middleware (`layer = …` in its attribute), applied to its handler
+    /// when the router is built.
+    pub layer: Option<fn(Inner) -> Inner>,
+    /// The `group(…)` of `router![…]` the route is in, whose layer wraps it.
+    pub group: Option<usize>,
 }
 
 impl fmt::Debug for RouteDef {
@@ -180,31 +322,36 @@ impl fmt::Debug for RouteDef {
 }
 
 /// Every route that shares one path pattern.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Endpoint {
-    routes: Vec<&'static RouteDef>,
+    /// Indexes into the table's routes.
+    routes: Vec<usize>,
     /// The `Allow` header for 405 and OPTIONS answers.
     allow: HeaderValue,
 }
 
 impl Endpoint {
-    fn route_for(&self, method: &Method) -> Option<&'static RouteDef> {
-        self.routes
-            .iter()
-            .copied()
-            .find(|r| r.methods.is_empty() || r.methods.contains(method))
+    fn route_for(&self, all: &'static [RouteDef], method: &Method) -> Option<usize> {
+        self.routes.iter().copied().find(|&i| {
+            let r = &all[i];
+            r.methods.is_empty() || r.methods.contains(method)
+        })
     }
 }
 
 /// The outcome of looking a request up in the table.
 #[derive(Debug)]
 pub(crate) enum Lookup<'t> {
-    /// Call `route`; if `head` is set, this is a `HEAD` answered by a `GET` route.
+    /// Call `route` (the table's `index`-th); if `head` is set, this is a `HEAD` answered by
+    /// a `GET` route.
     Found {
         route: &'static RouteDef,
+        index: usize,
         params: PathParams,
         head: bool,
     },
+    /// A path under a mounted service's prefix: that service answers.
+    Nested(&'t Nested),
     /// Answer `OPTIONS` with the allowed methods.
     Options(&'t HeaderValue),
     /// The path exists but not with this method.
@@ -212,11 +359,46 @@ pub(crate) enum Lookup<'t> {
     NotFound,
 }
 
-/// The compiled routing table.
+/// The compiled routing table, with the middleware of its routes and groups and the
+/// services mounted in it.
+#[derive(Clone)]
 pub(crate) struct RouteTable {
     matcher: matchit::Router<usize>,
     endpoints: Vec<Endpoint>,
     routes: &'static [RouteDef],
+    /// Per route: its handler wrapped in its own `layer = …`, if it has one.
+    layered: Vec<Option<Inner>>,
+    /// Per `group(…)` of `router![…]`: its layer around the group's routes.
+    groups: Vec<Option<Inner>>,
+    /// Services mounted with [`Router::nest_service`], by path prefix.
+    nested: Vec<Nested>,
+    /// The largest `body_limit` of a route, if any route sets one.
+    widest_body_limit: Option<usize>,
+}
+
+impl fmt::Debug for Nested {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Nested")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Nested {
+    /// True for the prefix itself and every path below it (`/legacy`, `/legacy/`,
+    /// `/legacy/users`, not `/legacyx`).
+    fn holds(&self, path: &str) -> bool {
+        path.strip_prefix(&*self.prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+/// A service mounted under a path prefix.
+#[derive(Clone)]
+pub(crate) struct Nested {
+    /// `/legacy`: no trailing slash, no parameters.
+    pub(crate) prefix: Box<str>,
+    pub(crate) service: Inner,
 }
 
 impl fmt::Debug for RouteTable {
@@ -229,13 +411,13 @@ impl RouteTable {
     pub(crate) fn new(routes: &'static [RouteDef]) -> Self {
         let mut matcher = matchit::Router::new();
         let mut patterns: Vec<&'static str> = Vec::new();
-        let mut grouped: Vec<Vec<&'static RouteDef>> = Vec::new();
-        for route in routes {
+        let mut grouped: Vec<Vec<usize>> = Vec::new();
+        for (index, route) in routes.iter().enumerate() {
             if let Some(prepare) = route.prepare {
                 prepare();
             }
             if let Some(i) = patterns.iter().position(|p| *p == route.pattern) {
-                grouped[i].push(route);
+                grouped[i].push(index);
             } else {
                 matcher
                     .insert(route.pattern, patterns.len())
@@ -246,20 +428,36 @@ impl RouteTable {
                         )
                     });
                 patterns.push(route.pattern);
-                grouped.push(vec![route]);
+                grouped.push(vec![index]);
             }
         }
         let endpoints = grouped
             .into_iter()
-            .map(|routes| Endpoint {
-                allow: allow_header(&routes),
-                routes,
+            .map(|indexes: Vec<usize>| Endpoint {
+                allow: allow_header(&indexes.iter().map(|&i| &routes[i]).collect::<Vec<_>>()),
+                routes: indexes,
             })
             .collect();
+        let layered = routes
+            .iter()
+            .map(|route| route.layer.map(|layer| layer(handler_service())))
+            .collect();
+        let groups = vec![
+            None;
+            routes
+                .iter()
+                .filter_map(|r| r.group)
+                .max()
+                .map_or(0, |g| g + 1)
+        ];
         RouteTable {
             matcher,
             endpoints,
             routes,
+            layered,
+            groups,
+            nested: Vec::new(),
+            widest_body_limit: routes.iter().filter_map(|r| r.body_limit).max(),
         }
     }
 
@@ -267,23 +465,73 @@ impl RouteTable {
         self.routes
     }
 
+    /// The route's handler inside its own middleware, if it has some.
+    pub(crate) fn layered(&self, index: usize) -> Option<&Inner> {
+        self.layered[index].as_ref()
+    }
+
+    /// The middleware of the group `route` is in, if it is in one.
+    pub(crate) fn group_of(&self, route: &RouteDef) -> Option<&Inner> {
+        route.group.and_then(|g| self.groups[g].as_ref())
+    }
+
+    /// The most a request body may need: the server's limit, or a route's if larger. The
+    /// layered path reads bodies under it until the route (and its limit) is known.
+    pub(crate) fn widest_body_limit(&self, server: usize) -> usize {
+        self.widest_body_limit
+            .map_or(server, |route| route.max(server))
+    }
+
+    /// Why `prefix` cannot be mounted, if it cannot.
+    fn check_prefix(&self, prefix: &str) -> Result<(), String> {
+        if !prefix.starts_with('/') {
+            return Err("a prefix starts with `/`".into());
+        }
+        if prefix.len() > 1 && prefix.ends_with('/') || prefix == "/" {
+            return Err("a prefix is not `/` and does not end with `/`".into());
+        }
+        if prefix.contains([':', '*', '{', '}']) {
+            return Err("a prefix is static: no `:param`, `*rest` or braces".into());
+        }
+        if self.nested.iter().any(|n| &*n.prefix == prefix) {
+            return Err("a service is mounted there already".into());
+        }
+        let probe = Nested {
+            prefix: prefix.into(),
+            service: handler_service(),
+        };
+        if let Some(route) = self.routes.iter().find(|r| probe.holds(r.path)) {
+            let (file, line, _) = route.location;
+            return Err(format!(
+                "route `{}` ({file}:{line}) is at `{}`, under it; move one of them",
+                route.name, route.path
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn lookup(&self, method: &Method, path: &str) -> Lookup<'_> {
+        if let Some(nested) = self.nested.iter().find(|n| n.holds(path)) {
+            return Lookup::Nested(nested);
+        }
         let Ok(found) = self.matcher.at(path) else {
             return Lookup::NotFound;
         };
         let endpoint = &self.endpoints[*found.value];
         let params = || PathParams::from_match(path, &found.params);
-        if let Some(route) = endpoint.route_for(method) {
+        if let Some(index) = endpoint.route_for(self.routes, method) {
             return Lookup::Found {
-                route,
+                route: &self.routes[index],
+                index,
                 params: params(),
                 head: false,
             };
         }
         if method == Method::HEAD {
-            if let Some(route) = endpoint.route_for(&Method::GET) {
+            if let Some(index) = endpoint.route_for(self.routes, &Method::GET) {
                 return Lookup::Found {
-                    route,
+                    route: &self.routes[index],
+                    index,
                     params: params(),
                     head: true,
                 };

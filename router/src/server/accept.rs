@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use super::conn::{self, Protocols};
 use super::dispatch::ConnService;
 use super::{ConnectionHold, Phase};
+use crate::middleware::Inner;
 use crate::routing::RouteTable;
 use crate::{Addr, Server, ServerConfig};
 
@@ -63,6 +64,8 @@ pub(super) struct AcceptLoop {
     pub(super) listener: Listener,
     pub(super) protocols: Arc<Protocols>,
     pub(super) table: Arc<RouteTable>,
+    /// The application's middleware around the table, if it has any.
+    pub(super) app: Option<Inner>,
     pub(super) config: ServerConfig,
     pub(super) server: Server,
     pub(super) stop: watch::Receiver<Phase>,
@@ -140,6 +143,7 @@ impl AcceptLoop {
     ) {
         let service = ConnService {
             table: Arc::clone(&self.table),
+            app: self.app.clone(),
             server: self.server.clone(),
             remote_addr,
             hold,

@@ -12,6 +12,7 @@ use tokio::net::{TcpListener, ToSocketAddrs, UnixListener};
 
 use super::accept::{AcceptLoop, Listener};
 use super::conn::Protocols;
+use super::dispatch;
 use crate::{Addr, Router, Server};
 
 impl Router {
@@ -214,6 +215,7 @@ impl Router {
         let accept = AcceptLoop {
             listener,
             protocols: Arc::new(Protocols::new(&self.config)),
+            app: dispatch::app(&self, &server),
             table: self.table,
             config: self.config,
             stop: server.stop_receiver(),

@@ -409,6 +409,8 @@ where
         name: S::NAME,
         location: S::LOCATION,
         prepare: Some(prepare::<S>),
+        layer: None,
+        group: None,
     };
 }
 
