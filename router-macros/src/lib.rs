@@ -26,7 +26,12 @@ macro_rules! method_attributes {
         ///
         /// # Syntax
         ///
-        #[doc = concat!("`#[", stringify!($name), "(\"/path\")]` or `#[", stringify!($name), "(\"/path\", body_limit = BYTES)]`")]
+        #[doc = concat!("`#[", stringify!($name), "(\"/path\")]`, with options `#[", stringify!($name), "(\"/path\", body_limit = BYTES, layer = LAYER)]`")]
+        ///
+        /// - `body_limit`: the request body limit of this route, in bytes.
+        /// - `layer`: the route's own middleware, a tower layer (a tuple of them, outermost
+        ///   first) or `hyperbun::middleware::from_fn(f)`, around this handler only; checked
+        ///   where it is written. See [`guide::middleware`](../hyperbun/guide/middleware/index.html).
         ///
         /// See [`macro@route`] for the path grammar, how arguments bind, and what a handler
         /// may return.
@@ -382,6 +387,46 @@ pub fn upgrade(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// let router = hyperbun::router![index, users::show, live::Echo];
 /// assert_eq!(router.routes().count(), 3);
+/// ```
+///
+/// # Groups
+///
+/// `group("/prefix", layer = LAYER)[a, b, …]` puts routes under a path prefix, a layer, or
+/// both. The prefix goes in front of each route's path (`#[get("/")]` under `/admin` answers
+/// `/admin`) and the whole paths are checked against every other route; the prefix is static
+/// (no `:param`, so the handlers get exactly the parameters of their own paths). The layer (a
+/// tower layer, a tuple of them, or `hyperbun::middleware::from_fn(f)`; any expression,
+/// locals included, evaluated once) wraps the group's routes, outside each route's own
+/// `layer = …`; a socket in a group has its upgrade request pass through it. Groups do not
+/// nest. The whole application's layers go on the router:
+/// [`Router::layer`](../hyperbun/struct.Router.html#method.layer).
+///
+/// ```
+/// use hyperbun::middleware::{from_fn, Next};
+/// use hyperbun::prelude::*;
+///
+/// async fn admins_only(req: Request, next: Next) -> Response {
+///     match req.headers().get("x-role").and_then(|v| v.to_str().ok()) {
+///         Some("admin") => next.run(req).await,
+///         _ => StatusCode::FORBIDDEN.into_response(),
+///     }
+/// }
+///
+/// #[get("/")]
+/// async fn index() -> &'static str { "home" }
+///
+/// #[get("/")]
+/// async fn dashboard() -> &'static str { "dashboard" }
+///
+/// #[get("/users/:id")]
+/// async fn user(id: u64) -> String { format!("user {id}") }
+///
+/// let router = hyperbun::router![
+///     index,
+///     group("/admin", layer = from_fn(admins_only))[dashboard, user],
+/// ];
+/// let paths: Vec<&str> = router.routes().map(|(_, path)| path).collect();
+/// assert_eq!(paths, ["/", "/admin", "/admin/users/:id"]);
 /// ```
 #[proc_macro]
 pub fn router(input: TokenStream) -> TokenStream {

@@ -139,10 +139,14 @@ pub(crate) fn expand(model: &RouteModel<'_>) -> TokenStream {
         // A function of the route's, so the expression is checked (and evaluated) where
         // the user wrote it, once, when the router is built.
         Some(expr) => {
-            let wrap = quote_spanned!(expr.span()=> #private::wrap_route);
+            // Resolved here, reported at the expression: a value that is not a layer is one
+            // error under it, not also under the attribute.
+            let at = Span::call_site().located_at(expr.span());
+            let private_at = crate::paths::private_at(at);
+            let wrap = quote_spanned!(at=> #private_at::wrap_route(#expr, inner));
             quote! {{
                 fn __hyperbun_layer(inner: #private::Inner) -> #private::Inner {
-                    #wrap(#expr, inner)
+                    #wrap
                 }
                 ::core::option::Option::Some(__hyperbun_layer)
             }}

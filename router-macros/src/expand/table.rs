@@ -559,13 +559,15 @@ fn finish(
     });
     let group_layers = groups.iter().enumerate().filter_map(|(g, group)| {
         let layer = group.layer.as_ref()?;
-        let span = layer
+        // Resolved here, reported at the expression (see `expand::handler`).
+        let at = layer
             .clone()
             .into_iter()
             .next()
-            .map_or_else(Span::call_site, |t| t.span());
-        let call = quote_spanned!(span=> #private::Router::__group_layer);
-        Some(quote!(let __router = #call(__router, #g, #layer);))
+            .map_or_else(Span::call_site, |t| Span::call_site().located_at(t.span()));
+        let private = crate::paths::private_at(at);
+        let call = quote_spanned!(at=> #private::Router::__group_layer(__router, #g, #layer));
+        Some(quote!(let __router = #call;))
     });
     // Functions only: a socket type is named by its route's definition.
     let functions = routes

@@ -345,7 +345,8 @@ fn finish(
 fn duplicate_layer(key: &Ident) -> syn::Error {
     syn::Error::new(
         key.span(),
-        "`layer` is given more than once; give several layers as one tuple, outermost first:          `layer = (first, second)`",
+        "`layer` is given more than once; give several layers as one tuple, outermost first: \
+         `layer = (first, second)`",
     )
 }
 

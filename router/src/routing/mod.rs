@@ -96,6 +96,10 @@ impl Router {
     #[must_use]
     pub fn __group_layer(mut self, group: usize, layer: impl RouteLayer) -> Self {
         let table = self.table_mut();
+        if table.groups.len() <= group {
+            // A group with no routes.
+            table.groups.resize(group + 1, None);
+        }
         table.groups[group] = Some(layer.wrap(handler_service()));
         self
     }
