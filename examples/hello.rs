@@ -1,4 +1,5 @@
-//! The smallest hyperbun app: JSON, a typed path parameter, and a JSON echo.
+//! The smallest hyperbun app: JSON, a typed path parameter, and a JSON echo, behind
+//! tower-http's CORS (any origin) and request tracing — on every route, 404 and 405 included.
 //!
 //! Run it:   cargo run --example hello            (PORT=8080 to change the port; default 3000)
 //!           TLS_CERT=cert.pem TLS_KEY=key.pem cargo run --example hello
@@ -9,8 +10,18 @@
 //!           curl -X POST localhost:3000/echo -H 'content-type: application/json' -d '{"a":1}'
 //!                                                 → {"a":1}
 //!           curl -i -X DELETE localhost:3000/     → 405 with `Allow: GET, HEAD, OPTIONS`
+//!           curl -i -X OPTIONS localhost:3000/echo -H 'origin: https://example.com' \
+//!                -H 'access-control-request-method: POST'
+//!                                                 → 200 with `access-control-allow-origin: *`
+//!           RUST_LOG=tower_http=debug cargo run --example hello
+//!                                                 → a trace line per request and response
+//!
+//! HELLO_LAYERS=none|noop|cors-trace (default cors-trace) picks the middleware; the HTTP
+//! benchmark (`router/benches/http.sh`, `LAYERS=…`) compares the three with the axum twin.
 
 use hyperbun::prelude::*;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
 
 // `pub(crate)`: the `tls` example, which includes this file, uses it through `hello::common`.
 #[path = "common.rs"]
@@ -45,9 +56,34 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
-/// The routes, shared by `main` and the tests below.
+/// The routes and their middleware, shared by `main` and the tests below.
 fn app() -> Router {
+    let router = app_routes();
+    match std::env::var("HELLO_LAYERS").as_deref() {
+        Ok("none") => router,
+        // A layer that does nothing: what the layered path itself costs.
+        Ok("noop") => router.layer(tower::layer::util::Identity::new()),
+        Ok("cors-trace") | Err(_) => with_cors_and_trace(router),
+        Ok(other) => {
+            eprintln!("HELLO_LAYERS={other:?}: expected none, noop or cors-trace");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The routes alone.
+fn app_routes() -> Router {
     hyperbun::router![index, user, echo]
+}
+
+/// CORS for any origin, method and header, and a trace span per request (the last layer
+/// added is the outermost: the trace sees preflights too).
+pub(crate) fn with_cors_and_trace(router: Router) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(Any);
+    router.layer(cors).layer(TraceLayer::new_for_http())
 }
 
 #[cfg(test)]
@@ -78,6 +114,51 @@ mod tests {
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.json::<Value>(), json!({ "a": [1, 2] }));
 
+        app.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_preflight_to_any_route_and_every_answer_carry_the_cors_headers() {
+        use hyperbun::prelude::{Bytes, HeaderMap, HeaderValue, Method};
+
+        let app = TestServer::start(super::with_cors_and_trace(super::app_routes())).await;
+        for (path, method) in [("/", "GET"), ("/users/7", "GET"), ("/echo", "POST")] {
+            let mut headers = HeaderMap::new();
+            headers.insert("origin", HeaderValue::from_static("https://example.com"));
+            headers.insert(
+                "access-control-request-method",
+                HeaderValue::from_str(method).unwrap(),
+            );
+            headers.insert(
+                "access-control-request-headers",
+                HeaderValue::from_static("content-type"),
+            );
+            let reply = app
+                .request(Method::OPTIONS, path, headers, Bytes::new())
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}");
+            assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+            assert_eq!(reply.header("access-control-allow-methods"), Some("*"));
+            assert_eq!(reply.header("access-control-allow-headers"), Some("*"));
+        }
+        let mut origin = HeaderMap::new();
+        origin.insert("origin", HeaderValue::from_static("https://example.com"));
+        for (method, path, status) in [
+            (Method::GET, "/", StatusCode::OK),
+            (Method::GET, "/users/abc", StatusCode::BAD_REQUEST),
+            (Method::GET, "/nowhere", StatusCode::NOT_FOUND),
+            (Method::DELETE, "/", StatusCode::METHOD_NOT_ALLOWED),
+        ] {
+            let reply = app
+                .request(method, path, origin.clone(), Bytes::new())
+                .await;
+            assert_eq!(reply.status, status, "{path}");
+            assert_eq!(
+                reply.header("access-control-allow-origin"),
+                Some("*"),
+                "{path}"
+            );
+        }
         app.stop().await;
     }
 }

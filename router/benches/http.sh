@@ -7,6 +7,8 @@
 #   PROTO=h2 router/benches/http.sh           HTTP/2 with prior knowledge (h2c), cleartext
 #   TLS=1 router/benches/http.sh              HTTP/1.1 over TLS (https://)
 #   PROTO=h2 TLS=1 router/benches/http.sh     HTTP/2 over TLS, negotiated by ALPN
+#   LAYERS=cors-trace router/benches/http.sh  both apps behind tower-http's CORS and trace
+#                                             layers (LAYERS=noop: tower's Identity layer)
 #
 # (from any directory). Both servers run pinned to core 0 (`taskset -c 0`, so tokio starts
 # one worker thread each), each on its own port; only one is under load at a time. The client
@@ -20,13 +22,14 @@
 # The servers and the client are stopped on exit, whatever the exit.
 #
 # Settings, from the environment (defaults shown):
-#   PROTO=h1 TLS=0 DURATION=10s WARMUP=2s CONNECTIONS=64 STREAMS=10 ROUNDS=1
+#   PROTO=h1 TLS=0 LAYERS=none DURATION=10s WARMUP=2s CONNECTIONS=64 STREAMS=10 ROUNDS=1
 #   HYPERBUN_PORT=3101 AXUM_PORT=3102 SERVER_CPU=0 CLIENT_CPU=1
 # (STREAMS: h2load's -m, the concurrent streams per connection under PROTO=h2.)
 set -euo pipefail
 
 PROTO=${PROTO:-h1}
 TLS=${TLS:-0}
+LAYERS=${LAYERS:-none}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -42,6 +45,10 @@ case $PROTO in
     h1) client=wrk package=wrk ;;
     h2) client=h2load package=nghttp2-client ;;
     *) echo "error: PROTO must be h1 or h2, not '$PROTO'" >&2; exit 1 ;;
+esac
+case $LAYERS in
+    none | noop | cors-trace) ;;
+    *) echo "error: LAYERS must be none, noop or cors-trace, not '$LAYERS'" >&2; exit 1 ;;
 esac
 case $TLS in
     0) scheme=http ;;
@@ -122,7 +129,7 @@ start_server() { # app
         echo "error: port $p is already in use (set ${app^^}_PORT)" >&2
         exit 1
     fi
-    env PORT="$p" RUST_LOG="${RUST_LOG:-info}" "${server_env[@]}" \
+    env PORT="$p" RUST_LOG="${RUST_LOG:-info}" HELLO_LAYERS="$LAYERS" "${server_env[@]}" \
         taskset -c "$SERVER_CPU" "${bin[$app]}" >"$out/$app.log" 2>&1 &
     pid[$app]=$!
     for _ in $(seq 100); do

@@ -8,6 +8,10 @@
 //! on every connection, as hyperbun does. HTTP/1.1 and HTTP/2 with prior knowledge; with
 //! TLS_CERT and TLS_KEY naming PEM files, HTTPS instead (HTTP/1.1 and HTTP/2 by ALPN), as
 //! hyperbun's `serve_tls`.
+//!
+//! HELLO_LAYERS=none|noop|cors-trace (default cors-trace) adds the same middleware as the
+//! hyperbun example: nothing, tower's `Identity`, or tower-http's CORS (any origin, method and
+//! header) inside its `TraceLayer`.
 
 use std::io;
 use std::path::Path as FsPath;
@@ -26,6 +30,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
 
 async fn index() -> Json<Value> {
     Json(json!({ "message": "Hello, world!" }))
@@ -49,6 +55,21 @@ async fn main() -> io::Result<()> {
         .route("/", get(index))
         .route("/users/{id}", get(user))
         .route("/echo", post(echo));
+    let app = match std::env::var("HELLO_LAYERS").as_deref() {
+        Ok("none") => app,
+        Ok("noop") => app.layer(tower::layer::util::Identity::new()),
+        Ok("cors-trace") | Err(_) => {
+            let cors = CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers(Any);
+            app.layer(cors).layer(TraceLayer::new_for_http())
+        }
+        Ok(other) => {
+            eprintln!("HELLO_LAYERS={other:?}: expected none, noop or cors-trace");
+            std::process::exit(2);
+        }
+    };
     let listener = TcpListener::bind(("0.0.0.0", port)).await?;
     match (std::env::var_os("TLS_CERT"), std::env::var_os("TLS_KEY")) {
         (Some(cert), Some(key)) => {
