@@ -604,3 +604,41 @@ async fn head_and_options_answer_through_layers_as_without_them() {
     assert_eq!(options.header_values("x-layers"), ["tag"]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_router_served_by_hypers_own_server_answers_and_upgrades() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+
+    #[get("/peer")]
+    async fn peer(RemoteAddr(addr): RemoteAddr) -> String {
+        addr.to_string()
+    }
+
+    let router = hyperbun::router![peer, Echo].layer(from_fn(tag));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let service = TowerToHyperService::new(router.clone());
+            tokio::spawn(async move {
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    let answer = hyperbun_tests::fetch(addr, Method::GET, "/peer").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    // hyper's server does not tell the router who the peer is.
+    assert_eq!(answer.text(), "unknown");
+    assert_eq!(answer.header("x-layers"), Some("tag"));
+    let mut ws = hyperbun::client::connect(&format!("ws://{addr}/ws"))
+        .await
+        .expect("upgrade through hyper's server");
+    expect_echoes(&mut ws, "served by hyper").await;
+    ws.close(1000, "done").await.unwrap();
+    serving.abort();
+}
