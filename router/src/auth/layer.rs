@@ -268,6 +268,7 @@ impl Inner {
         parts: &http::request::Parts,
     ) -> Response<String> {
         let name = provider.name();
+        let mut spent = true;
         let mut answer = match self.sign_in_user(provider, parts).await {
             Ok((session, return_to)) => {
                 tracing::info!(
@@ -291,6 +292,7 @@ impl Inner {
                 answer
             }
             Err(failure) => {
+                spent = !failure.keep_signin;
                 if failure.status.is_server_error() {
                     tracing::warn!(target: "hyperbun::auth", provider = name, status = failure.status.as_u16(), reason = %failure.reason, "sign-in failed");
                 } else {
@@ -302,11 +304,15 @@ impl Inner {
                 )
             }
         };
-        // The sign-in is over either way: its state and verifier are spent.
-        answer.headers_mut().append(
-            SET_COOKIE,
-            clear_signin_cookie(&self.callback_path(), self.secure),
-        );
+        // Once the callback matched the sign-in, its state and verifier are spent, whatever
+        // came of them. A callback with another `state` is not this browser's sign-in: it
+        // leaves it in place, so a forged link cannot cancel a sign-in in progress.
+        if spent {
+            answer.headers_mut().append(
+                SET_COOKIE,
+                clear_signin_cookie(&self.callback_path(), self.secure),
+            );
+        }
         answer
     }
 
@@ -316,38 +322,37 @@ impl Inner {
         parts: &http::request::Parts,
     ) -> Result<(Session, Option<String>), super::oauth::Failure> {
         use super::oauth::Failure;
-        let refuse = |status, reason: &str| Failure {
-            status,
-            reason: reason.to_owned(),
-        };
+        let bad = |reason: &str| Failure::new(StatusCode::BAD_REQUEST, reason);
         let query = parts.uri.query().unwrap_or_default();
-        let query: CallbackQuery = serde_urlencoded::from_str(query)
-            .map_err(|_| refuse(StatusCode::BAD_REQUEST, "invalid query string"))?;
-        if let Some(error) = query.error {
-            return Err(Failure {
-                status: StatusCode::FORBIDDEN,
-                reason: format!("the provider answered `{}`", printable(&error)),
-            });
-        }
+        let query: CallbackQuery =
+            serde_urlencoded::from_str(query).map_err(|_| bad("invalid query string"))?;
         let cookies = self
             .cookies
             .as_ref()
             .expect("bug: build() refuses providers without a key");
         let pending = Pending::from_cookie(cookies.keys(), &parts.headers).ok_or_else(|| {
-            refuse(
-                StatusCode::BAD_REQUEST,
-                "no sign-in in progress (its cookie is missing or expired); start again",
-            )
+            bad("no sign-in in progress (its cookie is missing or expired); start again")
         })?;
-        let state = query
-            .state
-            .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, "the callback has no `state`"))?;
+        let state = query.state.ok_or_else(|| Failure {
+            keep_signin: true,
+            ..bad("the callback has no `state`")
+        })?;
         pending
             .check(provider.name(), &state)
-            .map_err(|why| refuse(StatusCode::BAD_REQUEST, why))?;
+            .map_err(|why| Failure {
+                keep_signin: true,
+                ..bad(why)
+            })?;
+        // The provider's answer to this very sign-in: the user declined, or it failed.
+        if let Some(error) = query.error {
+            return Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                format!("the provider answered `{}`", printable(&error)),
+            ));
+        }
         let code = query
             .code
-            .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, "the callback has no `code`"))?;
+            .ok_or_else(|| bad("the callback has no `code`"))?;
         let return_to = pending.return_to.clone();
         let user = provider.finish(code, pending, &self.http).await?;
         let session = Session {
@@ -852,6 +857,10 @@ mod tests {
             answer.body(),
             "sign-in with fake failed: `state` does not match the sign-in in progress"
         );
+        // A forged callback does not cancel the sign-in in progress: the real one still works.
+        assert!(!answer.headers().contains_key(SET_COOKIE));
+        let answer = get(&mut setup.service, &callback, &mut jar).await;
+        assert_eq!(answer.status(), StatusCode::FOUND, "{}", answer.body());
 
         // A replayed code (the sign-in cookie kept by an attacker): the provider refuses it.
         let mut jar = Jar::default();
@@ -871,15 +880,16 @@ mod tests {
 
         // The user said no at the provider.
         let mut jar = Jar::default();
-        to_callback(&mut setup, &mut jar, "/auth/signin/fake").await;
-        let answer = get(
-            &mut setup.service,
-            "/auth/callback/fake?error=access_denied&state=x",
-            &mut jar,
-        )
-        .await;
+        let callback = to_callback(&mut setup, &mut jar, "/auth/signin/fake").await;
+        let (_, state) = callback.split_once("&state=").unwrap();
+        let denied = format!("/auth/callback/fake?error=access_denied&state={state}");
+        let answer = get(&mut setup.service, &denied, &mut jar).await;
         assert_eq!(answer.status(), StatusCode::FORBIDDEN);
-        assert!(answer.body().contains("access_denied"));
+        assert_eq!(
+            answer.body(),
+            "sign-in with fake failed: the provider answered `access_denied`"
+        );
+        assert!(jar.0.is_empty(), "the sign-in is over");
 
         for bad in [
             "//evil.example/x",
@@ -1078,6 +1088,47 @@ mod tests {
         );
         for setup in [old, rotated, new_only] {
             setup.provider.stop().await;
+        }
+    }
+
+    #[test]
+    fn layer_and_service_are_clone_send_sync() {
+        fn clone_send_sync<T: Clone + Send + Sync + 'static>() {}
+        clone_send_sync::<AuthLayer>();
+        clone_send_sync::<AuthService<App>>();
+        clone_send_sync::<Auth>();
+        // Over the router, as `Router::layer` will take it.
+        fn service<S: Service<Request<crate::Body>, Response = Response<crate::Body>>>() {}
+        fn router_like<S>()
+        where
+            S: Service<Request<crate::Body>, Response = Response<crate::Body>>
+                + Clone
+                + Send
+                + Sync
+                + 'static,
+            S::Future: Send + 'static,
+        {
+            service::<AuthService<S>>();
+            clone_send_sync::<AuthService<S>>();
+        }
+        let _ = router_like::<AuthService<BodyApp>>;
+    }
+
+    /// An app on hyperbun bodies, like the router.
+    #[derive(Clone)]
+    struct BodyApp;
+
+    impl Service<Request<crate::Body>> for BodyApp {
+        type Response = Response<crate::Body>;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<Response<crate::Body>, Infallible>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _req: Request<crate::Body>) -> Self::Future {
+            std::future::ready(Ok(Response::new(crate::Body::empty())))
         }
     }
 

@@ -312,14 +312,22 @@ pub(super) struct Pending {
 pub(super) struct Failure {
     pub(super) status: StatusCode,
     pub(super) reason: String,
+    /// The callback was not this browser's sign-in (wrong `state`): the sign-in in progress
+    /// stays, so a forged callback link cannot cancel it.
+    pub(super) keep_signin: bool,
 }
 
 impl Failure {
-    fn bad_gateway(reason: String) -> Self {
+    pub(super) fn new(status: StatusCode, reason: impl Into<String>) -> Self {
         Failure {
-            status: StatusCode::BAD_GATEWAY,
-            reason,
+            status,
+            reason: reason.into(),
+            keep_signin: false,
         }
+    }
+
+    fn bad_gateway(reason: String) -> Self {
+        Failure::new(StatusCode::BAD_GATEWAY, reason)
     }
 }
 
