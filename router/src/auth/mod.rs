@@ -18,9 +18,8 @@
 //!     .jwt(Jwt::hs256(b"jwt-secret-of-at-least-32-bytes!"))
 //!     .public_url("http://localhost:3000")
 //!     .build()?;
-//! let router = hyperbun::router![me];
-//! let layer = auth.layer();                            // router.layer(layer)
-//! # let _ = (router, layer);
+//! let router = hyperbun::router![me].layer(auth.layer()); // router.serve(3000).await
+//! # let _ = router;
 //! # Ok(())
 //! # }
 //! ```
