@@ -241,12 +241,8 @@ impl Driver {
                     if self.shared.aborting.load(Ordering::Acquire) {
                         return Ending::Abrupt;
                     }
-                    if self.shared.stopping.load(Ordering::Acquire) {
-                        ws.conn.start_close(1001, "server shutting down");
-                        continue;
-                    }
-                    if self.shared.close_requested.load(Ordering::Acquire) {
-                        ws.conn.start_close(1008, "backpressure limit reached");
+                    if self.shared.close_request().is_some() {
+                        // `after_handlers` starts the close, first thing.
                         continue;
                     }
                     match self.shared.idle.take_action() {
@@ -310,8 +306,10 @@ impl Driver {
             if ws.conn.closing.is_some() {
                 return Some(Ending::Closing);
             }
-            if self.shared.close_requested.load(Ordering::Acquire) {
-                ws.conn.start_close(1008, "backpressure limit reached");
+            // Asked from outside the loop: the server stopping, a frame refused at the limit
+            // with `close_on_backpressure_limit`.
+            if let Some(request) = self.shared.close_request() {
+                ws.conn.start_close(request.code, &request.reason);
                 return Some(Ending::Closing);
             }
             if let Err(e) = self.shared.flush_now() {

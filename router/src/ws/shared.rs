@@ -8,10 +8,11 @@
 //! the driver to be scheduled (on transports that let other tasks write; see
 //! [`transport`](crate::ws::transport)).
 
+use std::borrow::Cow;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use atomic_waker::AtomicWaker;
@@ -56,6 +57,17 @@ pub(crate) enum Pushed {
     Refused,
 }
 
+/// A close asked of the driver from outside its loop: the server stopping (`1001`), a frame
+/// refused at the backpressure limit with `close_on_backpressure_limit` (`1008`, by a
+/// publisher or the socket's own send), or a handle. The
+/// driver starts the closing handshake with it when it next looks: after the handler
+/// running, if any, or when woken.
+#[derive(Debug)]
+pub(crate) struct CloseRequest {
+    pub(crate) code: u16,
+    pub(crate) reason: Cow<'static, str>,
+}
+
 /// One socket's state shared between its driver and every task that publishes to it.
 pub(crate) struct SocketShared {
     pub(crate) transport: Stream,
@@ -70,16 +82,15 @@ pub(crate) struct SocketShared {
     unflushed: AtomicBool,
     /// No more frames are accepted (a close frame is queued, or the connection is gone).
     closed: AtomicBool,
-    /// The server is stopping: the driver closes with `1001`.
-    pub(crate) stopping: AtomicBool,
     /// The server's grace period is over: the driver ends at once.
     pub(crate) aborting: AtomicBool,
     /// A send or publish met the backpressure limit: run `drain` once the queue falls below
     /// it.
     pub(crate) wants_drain: AtomicBool,
-    /// A frame was refused at the limit with `close_on_backpressure_limit` set: the driver
-    /// closes with `1008`.
-    pub(crate) close_requested: AtomicBool,
+    /// A close asked of the driver, once set never changed: the first one wins. Boxed, so
+    /// an open socket pays 16 bytes for it (a pointer and the `OnceLock`'s state), and the
+    /// driver tests it with one atomic load, as it tested the two flags this replaces.
+    close_request: OnceLock<Box<CloseRequest>>,
     pub(crate) options: &'static SocketOptions,
     /// How this connection compresses, when permessage-deflate was agreed and the route
     /// compresses.
@@ -104,14 +115,13 @@ impl SocketShared {
             transport,
             deflate,
             wants_drain: AtomicBool::new(false),
-            close_requested: AtomicBool::new(false),
+            close_request: OnceLock::new(),
             options,
             queue: Mutex::new(Queue::default()),
             writing: Mutex::new(Queue::default()),
             buffered: AtomicUsize::new(0),
             unflushed: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
             aborting: AtomicBool::new(false),
             waker: AtomicWaker::new(),
             woken: AtomicBool::new(false),
@@ -236,6 +246,23 @@ impl SocketShared {
         self.closed.store(true, Ordering::Release);
     }
 
+    /// Asks the driver to close with `code` and `reason`, unless a close was asked already
+    /// (the first request wins). The caller wakes the driver if it runs on another task.
+    pub(crate) fn request_close(&self, code: u16, reason: impl Into<Cow<'static, str>>) {
+        self.close_request.get_or_init(|| {
+            Box::new(CloseRequest {
+                code,
+                reason: reason.into(),
+            })
+        });
+    }
+
+    /// The close another task asked for, if any.
+    #[inline]
+    pub(crate) fn close_request(&self) -> Option<&CloseRequest> {
+        self.close_request.get().map(|request| &**request)
+    }
+
     /// Moves everything queued into `writing` (which must be empty) and returns whether
     /// there was anything.
     fn take_into(&self, writing: &mut Queue) -> bool {
@@ -328,10 +355,10 @@ impl SocketShared {
     }
 
     /// The backpressure policy, the same for a send and a publish: a queue at the limit
-    /// asks for `drain`; a frame refused at the limit asks the driver to close with `1008`
-    /// when the route says so; a queue past [`FLUSH_THRESHOLD`] is written at once by
-    /// whoever grew it (`write_early`); a publisher (`from_other_task`) wakes a driver that
-    /// had nothing queued, or that must close. Inlined into its two callers, so each keeps
+    /// asks for `drain`; a frame refused at the limit [asks](Self::request_close) the driver
+    /// to close with `1008` when the route says so; a queue past [`FLUSH_THRESHOLD`] is
+    /// written at once by whoever grew it (`write_early`); a publisher (`from_other_task`)
+    /// wakes a driver that had nothing queued, or that must close. Inlined into its two callers, so each keeps
     /// only its own branches.
     #[inline]
     fn settle(
@@ -359,7 +386,7 @@ impl SocketShared {
             Pushed::OverLimit => {
                 self.wants_drain.store(true, Ordering::Relaxed);
                 if self.options.close_on_backpressure_limit {
-                    self.close_requested.store(true, Ordering::Release);
+                    self.request_close(1008, "backpressure limit reached");
                     if from_other_task {
                         self.wake();
                     }
