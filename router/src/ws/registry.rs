@@ -124,7 +124,8 @@ impl Registry {
     }
 }
 
-/// Asks one socket's driver to close with `1001` (the server is stopping).
+/// Asks one socket's driver to close with `1001` (the server is stopping), as a
+/// [`SocketHandle`](crate::SocketHandle) asks it with its own code.
 fn stop(socket: &SocketShared) {
     socket.request_close(1001, "server shutting down");
     socket.wake();

@@ -59,9 +59,9 @@ pub(crate) enum Pushed {
 
 /// A close asked of the driver from outside its loop: the server stopping (`1001`), a frame
 /// refused at the backpressure limit with `close_on_backpressure_limit` (`1008`, by a
-/// publisher or the socket's own send), or a handle. The
-/// driver starts the closing handshake with it when it next looks: after the handler
-/// running, if any, or when woken.
+/// publisher or the socket's own send), or a [`SocketHandle`](crate::SocketHandle). The driver
+/// starts the closing handshake with it when it next looks: after the handler running, if
+/// any, or when woken.
 #[derive(Debug)]
 pub(crate) struct CloseRequest {
     pub(crate) code: u16,
@@ -82,7 +82,10 @@ pub(crate) struct SocketShared {
     unflushed: AtomicBool,
     /// No more frames are accepted (a close frame is queued, or the connection is gone).
     closed: AtomicBool,
-    /// The server's grace period is over: the driver ends at once.
+    /// The driver has left its connection: the `close` handler is running or has run.
+    ended: AtomicBool,
+    /// The server's grace period is over, or a handle terminated the socket: the driver ends
+    /// at once.
     pub(crate) aborting: AtomicBool,
     /// A send or publish met the backpressure limit: run `drain` once the queue falls below
     /// it.
@@ -122,6 +125,7 @@ impl SocketShared {
             buffered: AtomicUsize::new(0),
             unflushed: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             aborting: AtomicBool::new(false),
             waker: AtomicWaker::new(),
             woken: AtomicBool::new(false),
@@ -246,6 +250,18 @@ impl SocketShared {
         self.closed.store(true, Ordering::Release);
     }
 
+    /// The driver has left the connection (refusing every later frame): the socket is
+    /// [`Closed`](crate::ReadyState::Closed) for its handles.
+    pub(crate) fn end(&self) {
+        self.close();
+        self.ended.store(true, Ordering::Release);
+    }
+
+    /// True once the driver has left the connection.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
     /// Asks the driver to close with `code` and `reason`, unless a close was asked already
     /// (the first request wins). The caller wakes the driver if it runs on another task.
     pub(crate) fn request_close(&self, code: u16, reason: impl Into<Cow<'static, str>>) {
@@ -333,9 +349,20 @@ impl SocketShared {
     /// `wire_len` is the payload's length on the wire.
     pub(crate) fn deliver(&self, published: &Published, wire_len: usize) -> Delivery {
         // The opcode is already in the encoded frame.
-        let payload = Payload::Published(published, wire_len);
-        // Unless the driver is writing this very moment.
-        self.settle(self.push(OpCode::Binary, payload, false), true, || {
+        self.deliver_payload(OpCode::Binary, Payload::Published(published, wire_len))
+    }
+
+    /// Queues a message sent from another task (a [`SocketHandle`](crate::SocketHandle)), as
+    /// a publish queues its frame: uncompressed, the same policy, the driver woken.
+    pub(crate) fn deliver_message(&self, opcode: OpCode, payload: bytes::Bytes) -> Delivery {
+        self.deliver_payload(opcode, Payload::Shared(payload))
+    }
+
+    /// A publish's half of [`settle`](Self::settle): queued from another task, written
+    /// early by it unless the driver is writing this very moment.
+    #[inline]
+    fn deliver_payload(&self, opcode: OpCode, payload: Payload<'_>) -> Delivery {
+        self.settle(self.push(opcode, payload, false), true, || {
             self.try_flush();
         })
     }
