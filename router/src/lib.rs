@@ -8,6 +8,8 @@
 extern crate self as hyperbun;
 
 mod addr;
+#[cfg(feature = "auth")]
+pub mod auth;
 mod body;
 pub mod client;
 mod config;
