@@ -27,11 +27,11 @@ use crate::Addr;
 /// - [`terminate`](Self::terminate) cuts the connection at once, like
 ///   [`WebSocket::terminate`].
 ///
-/// A handle does not keep the socket: once the connection is over, its buffers, its
-/// transport and its data are freed while handles live on (a handle holds the socket's
-/// shared state weakly), and every call is a harmless no-op: sends are
-/// [`Dropped`](SendStatus::Dropped), [`ready_state`](Self::ready_state) is
-/// [`Closed`](ReadyState::Closed).
+/// A handle does not keep the socket: once the connection is over, its transport, its
+/// buffers and its data are freed while handles live on, and every call is a harmless no-op:
+/// sends are [`Dropped`](SendStatus::Dropped), [`ready_state`](Self::ready_state) is
+/// [`Closed`](ReadyState::Closed). (A handle holds the socket's shared record weakly: what
+/// stays until the last handle goes is that record's few hundred bytes, emptied.)
 ///
 /// # Examples
 ///
@@ -193,5 +193,16 @@ impl fmt::Debug for SocketHandle {
             .field("remote_addr", &self.remote_addr)
             .field("ready_state", &self.ready_state())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SocketHandle;
+
+    #[test]
+    fn a_handle_goes_anywhere_a_task_does() {
+        fn for_any_task<T: Clone + Send + Sync + 'static>() {}
+        for_any_task::<SocketHandle>();
     }
 }
