@@ -1,10 +1,6 @@
 //! The signed-in user: the [`Session`] a request carries, the encrypted cookie it travels in,
 //! the [`Key`]s that seal it (with rotation), and the extractor that hands it to handlers.
 
-// The auth layer (the next commit) is what reads and writes the cookies; until it lands only
-// the tests do.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -59,7 +55,7 @@ impl User {
 
 /// A signed-in request's session: the [`User`], where they signed in, and until when.
 ///
-/// The auth layer (`Auth`, next commit) puts one in the request's extensions when the request has a
+/// The [auth layer](super::Auth) puts one in the request's extensions when the request has a
 /// valid session cookie or bearer JWT. Handlers and [`#[upgrade]`](crate::upgrade) hooks take
 /// it as an argument — `session: Session` answers `401 Unauthorized` ("sign in first") to
 /// anonymous requests, `session: Option<Session>` lets them through — or read it with
@@ -89,7 +85,7 @@ impl User {
 pub struct Session {
     /// Who signed in.
     pub user: User,
-    /// How: the provider's name (`"github"`, or an `OAuthProvider`'s
+    /// How: the provider's name (`"github"`, or an [`OAuthProvider`](super::OAuthProvider)'s
     /// name), or `"jwt"` for a bearer token.
     pub provider: String,
     /// When the session ends, in unix seconds: the cookie's expiry, or the token's `exp`.
@@ -201,7 +197,7 @@ impl std::error::Error for SessionRejection {}
 /// ([`MIN_KEY_LEN`]).
 ///
 /// Build one from bytes you keep secret and stable across restarts and replicas (a shorter
-/// one is reported when the auth layer is built, not here), or
+/// one is reported by [`AuthBuilder::build`](super::AuthBuilder::build), not here), or
 /// [`generate`](Self::generate) one for development — sessions then end with the process.
 /// A `cookie::Key` converts too. Its `Debug` output never shows the bytes.
 ///

@@ -501,13 +501,13 @@ impl MaskSource {
 }
 
 #[cfg(feature = "tls")]
-mod tls {
-    //! The default TLS settings of `wss://` connections.
+pub(crate) mod tls {
+    //! The default TLS settings of `wss://` connections (and of `auth`'s HTTPS requests).
 
     use std::sync::{Arc, OnceLock};
 
     /// Mozilla's root certificates (`webpki-roots`), ring's crypto, built once.
-    pub(super) fn default_config() -> Arc<rustls::ClientConfig> {
+    pub(crate) fn default_config() -> Arc<rustls::ClientConfig> {
         static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
         Arc::clone(CONFIG.get_or_init(|| {
             let roots = rustls::RootCertStore {
