@@ -45,8 +45,8 @@ pub use server::Server;
 pub use server::TlsConfig;
 pub use ws::{
     Compressor, Decompressor, DecompressorSize, Message, PerMessageDeflate, PublishResult,
-    RateLimit, RateLimitAction, ReadyState, SendStatus, SocketOptions, SubscribeStatus, TopicError,
-    Upgrade, UpgradeError, Utf8Bytes, WebSocket, WebSocketError,
+    RateLimit, RateLimitAction, ReadyState, SendStatus, SocketHandle, SocketOptions,
+    SubscribeStatus, TopicError, Upgrade, UpgradeError, Utf8Bytes, WebSocket, WebSocketError,
 };
 
 #[doc(inline)]
@@ -89,8 +89,8 @@ pub mod prelude {
         any, delete, get, head, options, patch, post, put, route, upgrade, websocket, Body, Bytes,
         Extension, Form, HeaderMap, HeaderValue, Html, IntoResponse, Json, Message, Method,
         PerMessageDeflate, Query, RateLimit, RateLimitAction, RemoteAddr, Request, Response,
-        Router, SendStatus, Server, ServerConfig, SocketOptions, StatusCode, SubscribeStatus,
-        Upgrade, UpgradeError, Uri, WebSocket, WebSocketError,
+        Router, SendStatus, Server, ServerConfig, SocketHandle, SocketOptions, StatusCode,
+        SubscribeStatus, Upgrade, UpgradeError, Uri, WebSocket, WebSocketError,
     };
     pub use serde_json::{json, Value};
 }

@@ -116,7 +116,7 @@ pub(crate) fn run<S: SocketHandlers>(
         let mut driver = driver;
         let (code, reason) = driver.drive::<S>(&mut ws).await;
         ws.conn.state = ReadyState::Closed;
-        ws.conn.shared.close();
+        ws.conn.shared.end();
         // Counts are exact by the time `close` runs: the socket has left its topics.
         ws.conn.leave_all();
         if let Err(panic) = call(&driver.shared, || S::close(&mut ws, code, &reason)).await {
@@ -241,12 +241,8 @@ impl Driver {
                     if self.shared.aborting.load(Ordering::Acquire) {
                         return Ending::Abrupt;
                     }
-                    if self.shared.stopping.load(Ordering::Acquire) {
-                        ws.conn.start_close(1001, "server shutting down");
-                        continue;
-                    }
-                    if self.shared.close_requested.load(Ordering::Acquire) {
-                        ws.conn.start_close(1008, "backpressure limit reached");
+                    if self.shared.close_request().is_some() {
+                        // `after_handlers` starts the close, first thing.
                         continue;
                     }
                     match self.shared.idle.take_action() {
@@ -310,8 +306,10 @@ impl Driver {
             if ws.conn.closing.is_some() {
                 return Some(Ending::Closing);
             }
-            if self.shared.close_requested.load(Ordering::Acquire) {
-                ws.conn.start_close(1008, "backpressure limit reached");
+            // Asked from outside the loop: the server stopping, a frame refused at the limit
+            // with `close_on_backpressure_limit`, a `SocketHandle`.
+            if let Some(request) = self.shared.close_request() {
+                ws.conn.start_close(request.code, &request.reason);
                 return Some(Ending::Closing);
             }
             if let Err(e) = self.shared.flush_now() {
@@ -636,10 +634,11 @@ mod tests {
 
     use bytes::BytesMut;
     use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+    use tokio::sync::oneshot;
 
     use super::*;
     use crate::ws::frame::{encode_masked_frame, Decoder, Role};
-    use crate::ws::Message;
+    use crate::ws::{Message, SendStatus, SocketHandle};
 
     struct Echo;
 
@@ -653,15 +652,40 @@ mod tests {
         }
     }
 
-    /// Starts a socket of `S` on one end of a duplex stream; returns the server and the
+    /// What [`Handed`] sockets carry: where to hand their handle, and a token whose count
+    /// tells whether the data is still alive.
+    type HandedData = (Option<oneshot::Sender<SocketHandle>>, Arc<()>);
+
+    /// Hands a handle to itself out when it opens; echoes.
+    struct Handed;
+
+    #[crate::websocket("/handed", data = HandedData)]
+    impl Handed {
+        fn open(ws: &mut WebSocket<HandedData>) {
+            if let Some(to) = ws.data.0.take() {
+                let _ = to.send(ws.handle());
+            }
+        }
+        fn message(ws: &mut WebSocket<HandedData>, msg: Message) {
+            ws.send(msg);
+        }
+    }
+
+    /// Starts an [`Echo`] socket on one end of a duplex stream; returns the server and the
     /// client's end.
     fn start(leftover: &[u8]) -> (Server, DuplexStream) {
+        start_with::<Echo>((), leftover)
+    }
+
+    /// Starts a socket of `S` with `data` on one end of a duplex stream; returns the server
+    /// and the client's end.
+    fn start_with<S: SocketHandlers>(data: S::Data, leftover: &[u8]) -> (Server, DuplexStream) {
         let (near, far) = tokio::io::duplex(64 * 1024);
         let server = Server::new(Addr::Unix(None), &crate::ServerConfig::default());
-        tokio::spawn(run::<Echo>(
+        tokio::spawn(run::<S>(
             Stream::other(near),
             Bytes::copy_from_slice(leftover),
-            (),
+            data,
             server.clone(),
             Addr::Unix(None),
             Negotiated {
@@ -777,6 +801,54 @@ mod tests {
             Event::Close(Some((1002, _)))
         ));
         drop(far);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_live_handle_keeps_neither_the_closed_connection_nor_its_data() {
+        let (to, handed) = oneshot::channel();
+        let token = Arc::new(());
+        let (server, mut far) = start_with::<Handed>((Some(to), Arc::clone(&token)), &[]);
+        let handle = tokio::time::timeout(Duration::from_secs(5), handed)
+            .await
+            .expect("the handle within 5 s")
+            .expect("a handle");
+        let mut buf = BytesMut::new();
+        assert_eq!(handle.send("from afar"), SendStatus::Sent(9));
+        assert_eq!(text(next(&mut far, &mut buf).await), "from afar");
+        assert_eq!(Arc::strong_count(&token), 2, "the socket's data is alive");
+
+        far.write_all(&client_frame(OpCode::Close, &[0x03, 0xe8]))
+            .await
+            .unwrap();
+        assert!(matches!(
+            next(&mut far, &mut buf).await,
+            Event::Close(Some((1000, _)))
+        ));
+        // The transport lives in the socket's shared state, which the handle points to:
+        // the stream ends only if the handle does not keep that state alive.
+        let eof = async { while far.read_buf(&mut buf).await.expect("read") > 0 {} };
+        tokio::time::timeout(Duration::from_secs(5), eof)
+            .await
+            .expect("the connection dropped while the handle lives");
+        assert_eq!(
+            Arc::strong_count(&token),
+            1,
+            "the socket's data was dropped"
+        );
+        assert_eq!(handle.shared.strong_count(), 0, "nothing but weak handles");
+        assert_eq!(server.pending_websockets(), 0);
+
+        // Every call on the handle is a harmless no-op now.
+        assert_eq!(handle.ready_state(), ReadyState::Closed);
+        assert!(!handle.is_open());
+        assert_eq!(handle.send("too late"), SendStatus::Dropped);
+        handle.close(4000, "too late");
+        handle.terminate();
+        assert_eq!(handle.remote_addr(), Addr::Unix(None));
+        let clone = handle.clone();
+        drop(handle);
+        assert_eq!(clone.send("still too late"), SendStatus::Dropped);
         server.stop().await;
     }
 }

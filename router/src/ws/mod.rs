@@ -16,6 +16,7 @@
 //! | `peers` | open sockets per IP address, for `max_websockets_per_ip` |
 //! | `pubsub` | the hub: topics, subscriber lists, publish encoded once for every subscriber |
 //! | `socket` | [`WebSocket`], the public handle handlers get |
+//! | `handle` | [`SocketHandle`], a socket reachable from other tasks, and [`WebSocket::handle`] |
 //! | `shared` | one socket's state shared across tasks: flags, waker, the backpressure policy |
 //! | `queue` | the send queue: encoded frames, topic-log ranges, the `writev` |
 //! | `transport` | what a socket runs on: TCP and Unix sockets, or any `AsyncRead + AsyncWrite` |
@@ -23,7 +24,8 @@
 //! | `handlers` | `SocketHandlers`, the trait `#[websocket]` implements and the driver calls |
 //! | `rate_limit` | [`RateLimit`], a socket's message rate limit, and the token bucket the driver keeps |
 //!
-//! Imports run top-down, with no cycle: `upgrade` → `driver` → `handlers` → `socket` →
+//! Imports run top-down, with no cycle: `upgrade` → `driver` → `handlers` → (`handle`, which
+//! adds [`WebSocket::handle`] to the socket it imports) → `socket` →
 //! the [`Server`](crate::Server) handle → (`pubsub`, `registry`, `peers`) → `shared` → `queue` →
 //! (`frame`, `deflate`, `transport`, `spare`). The accept loop (`server::listen`) sits above
 //! all of them.
@@ -31,6 +33,7 @@
 pub(crate) mod deflate;
 pub(crate) mod driver;
 pub(crate) mod frame;
+mod handle;
 pub(crate) mod handlers;
 pub(crate) mod handshake;
 pub(crate) mod idle;
@@ -51,6 +54,7 @@ pub(crate) mod upgrade;
 mod utf8;
 
 pub use deflate::{Compressor, Decompressor, DecompressorSize, PerMessageDeflate};
+pub use handle::SocketHandle;
 pub use handshake::{is_websocket_request, UpgradeError};
 pub use message::{Message, Utf8Bytes};
 pub use options::SocketOptions;

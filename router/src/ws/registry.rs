@@ -75,8 +75,7 @@ impl Registry {
         let slot = u32::try_from(slot).expect("fewer than 2^32 open sockets");
         self.len.fetch_add(1, Ordering::Relaxed);
         if self.stopping.load(Ordering::Acquire) {
-            socket.stopping.store(true, Ordering::Release);
-            socket.wake();
+            stop(&socket);
         }
         Key {
             shard: shard as u32,
@@ -97,10 +96,7 @@ impl Registry {
     /// Asks every socket to close with `1001`.
     pub(crate) fn stop_all(&self) {
         self.stopping.store(true, Ordering::Release);
-        self.for_each(|socket| {
-            socket.stopping.store(true, Ordering::Release);
-            socket.wake();
-        });
+        self.for_each(|socket| stop(socket));
     }
 
     /// Ends every socket at once (the grace period is over): no closing handshake, handlers
@@ -126,6 +122,13 @@ impl Registry {
         }
         tokio::spawn(sweep(Arc::downgrade(self)));
     }
+}
+
+/// Asks one socket's driver to close with `1001` (the server is stopping), as a
+/// [`SocketHandle`](crate::SocketHandle) asks it with its own code.
+fn stop(socket: &SocketShared) {
+    socket.request_close(1001, "server shutting down");
+    socket.wake();
 }
 
 /// The idle sweeper (see the module docs).

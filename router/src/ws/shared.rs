@@ -8,10 +8,11 @@
 //! the driver to be scheduled (on transports that let other tasks write; see
 //! [`transport`](crate::ws::transport)).
 
+use std::borrow::Cow;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use atomic_waker::AtomicWaker;
@@ -56,6 +57,17 @@ pub(crate) enum Pushed {
     Refused,
 }
 
+/// A close asked of the driver from outside its loop: the server stopping (`1001`), a frame
+/// refused at the backpressure limit with `close_on_backpressure_limit` (`1008`, by a
+/// publisher or the socket's own send), or a [`SocketHandle`](crate::SocketHandle). The driver
+/// starts the closing handshake with it when it next looks: after the handler running, if
+/// any, or when woken.
+#[derive(Debug)]
+pub(crate) struct CloseRequest {
+    pub(crate) code: u16,
+    pub(crate) reason: Cow<'static, str>,
+}
+
 /// One socket's state shared between its driver and every task that publishes to it.
 pub(crate) struct SocketShared {
     pub(crate) transport: Stream,
@@ -70,16 +82,18 @@ pub(crate) struct SocketShared {
     unflushed: AtomicBool,
     /// No more frames are accepted (a close frame is queued, or the connection is gone).
     closed: AtomicBool,
-    /// The server is stopping: the driver closes with `1001`.
-    pub(crate) stopping: AtomicBool,
-    /// The server's grace period is over: the driver ends at once.
+    /// The driver has left its connection: the `close` handler is running or has run.
+    ended: AtomicBool,
+    /// The server's grace period is over, or a handle terminated the socket: the driver ends
+    /// at once.
     pub(crate) aborting: AtomicBool,
     /// A send or publish met the backpressure limit: run `drain` once the queue falls below
     /// it.
     pub(crate) wants_drain: AtomicBool,
-    /// A frame was refused at the limit with `close_on_backpressure_limit` set: the driver
-    /// closes with `1008`.
-    pub(crate) close_requested: AtomicBool,
+    /// A close asked of the driver, once set never changed: the first one wins. Boxed, so
+    /// an open socket pays 16 bytes for it (a pointer and the `OnceLock`'s state), and the
+    /// driver tests it with one atomic load, as it tested the two flags this replaces.
+    close_request: OnceLock<Box<CloseRequest>>,
     pub(crate) options: &'static SocketOptions,
     /// How this connection compresses, when permessage-deflate was agreed and the route
     /// compresses.
@@ -104,14 +118,14 @@ impl SocketShared {
             transport,
             deflate,
             wants_drain: AtomicBool::new(false),
-            close_requested: AtomicBool::new(false),
+            close_request: OnceLock::new(),
             options,
             queue: Mutex::new(Queue::default()),
             writing: Mutex::new(Queue::default()),
             buffered: AtomicUsize::new(0),
             unflushed: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             aborting: AtomicBool::new(false),
             waker: AtomicWaker::new(),
             woken: AtomicBool::new(false),
@@ -236,6 +250,35 @@ impl SocketShared {
         self.closed.store(true, Ordering::Release);
     }
 
+    /// The driver has left the connection (refusing every later frame): the socket is
+    /// [`Closed`](crate::ReadyState::Closed) for its handles.
+    pub(crate) fn end(&self) {
+        self.close();
+        self.ended.store(true, Ordering::Release);
+    }
+
+    /// True once the driver has left the connection.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// Asks the driver to close with `code` and `reason`, unless a close was asked already
+    /// (the first request wins). The caller wakes the driver if it runs on another task.
+    pub(crate) fn request_close(&self, code: u16, reason: impl Into<Cow<'static, str>>) {
+        self.close_request.get_or_init(|| {
+            Box::new(CloseRequest {
+                code,
+                reason: reason.into(),
+            })
+        });
+    }
+
+    /// The close another task asked for, if any.
+    #[inline]
+    pub(crate) fn close_request(&self) -> Option<&CloseRequest> {
+        self.close_request.get().map(|request| &**request)
+    }
+
     /// Moves everything queued into `writing` (which must be empty) and returns whether
     /// there was anything.
     fn take_into(&self, writing: &mut Queue) -> bool {
@@ -306,9 +349,20 @@ impl SocketShared {
     /// `wire_len` is the payload's length on the wire.
     pub(crate) fn deliver(&self, published: &Published, wire_len: usize) -> Delivery {
         // The opcode is already in the encoded frame.
-        let payload = Payload::Published(published, wire_len);
-        // Unless the driver is writing this very moment.
-        self.settle(self.push(OpCode::Binary, payload, false), true, || {
+        self.deliver_payload(OpCode::Binary, Payload::Published(published, wire_len))
+    }
+
+    /// Queues a message sent from another task (a [`SocketHandle`](crate::SocketHandle)), as
+    /// a publish queues its frame: uncompressed, the same policy, the driver woken.
+    pub(crate) fn deliver_message(&self, opcode: OpCode, payload: bytes::Bytes) -> Delivery {
+        self.deliver_payload(opcode, Payload::Shared(payload))
+    }
+
+    /// A publish's half of [`settle`](Self::settle): queued from another task, written
+    /// early by it unless the driver is writing this very moment.
+    #[inline]
+    fn deliver_payload(&self, opcode: OpCode, payload: Payload<'_>) -> Delivery {
+        self.settle(self.push(opcode, payload, false), true, || {
             self.try_flush();
         })
     }
@@ -328,10 +382,10 @@ impl SocketShared {
     }
 
     /// The backpressure policy, the same for a send and a publish: a queue at the limit
-    /// asks for `drain`; a frame refused at the limit asks the driver to close with `1008`
-    /// when the route says so; a queue past [`FLUSH_THRESHOLD`] is written at once by
-    /// whoever grew it (`write_early`); a publisher (`from_other_task`) wakes a driver that
-    /// had nothing queued, or that must close. Inlined into its two callers, so each keeps
+    /// asks for `drain`; a frame refused at the limit [asks](Self::request_close) the driver
+    /// to close with `1008` when the route says so; a queue past [`FLUSH_THRESHOLD`] is
+    /// written at once by whoever grew it (`write_early`); a publisher (`from_other_task`)
+    /// wakes a driver that had nothing queued, or that must close. Inlined into its two callers, so each keeps
     /// only its own branches.
     #[inline]
     fn settle(
@@ -359,7 +413,7 @@ impl SocketShared {
             Pushed::OverLimit => {
                 self.wants_drain.store(true, Ordering::Relaxed);
                 if self.options.close_on_backpressure_limit {
-                    self.close_requested.store(true, Ordering::Release);
+                    self.request_close(1008, "backpressure limit reached");
                     if from_other_task {
                         self.wake();
                     }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -443,9 +442,11 @@ impl<T> WebSocket<T> {
             Delivery::Sent(len) => SendStatus::Sent(len),
             Delivery::Backpressure(len) => SendStatus::Backpressure(len),
             Delivery::Dropped => {
-                if self.conn.shared.close_requested.load(Ordering::Acquire) {
-                    // Over the limit with `close_on_backpressure_limit`: closing from now on.
-                    self.conn.start_close(1008, "backpressure limit reached");
+                // Over the limit with `close_on_backpressure_limit` (or a close asked by
+                // another task meanwhile): closing from now on.
+                if let Some(request) = self.conn.shared.close_request() {
+                    let (code, reason) = (request.code, request.reason.clone());
+                    self.conn.start_close(code, &reason);
                 }
                 SendStatus::Dropped
             }
