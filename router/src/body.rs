@@ -256,8 +256,7 @@ impl http_body::Body for Body {
             Inner::Full(bytes) => bytes.is_none(),
             Inner::Incoming { body, .. } => body.is_end_stream(),
             Inner::Boxed(body) => body.is_end_stream(),
-            Inner::Unsync(body) => crate::sync::lock(body).is_end_stream(),
-            Inner::Limited { body, .. } => body.is_end_stream(),
+            other => rare_is_end_stream(other),
         }
     }
 
@@ -269,9 +268,29 @@ impl http_body::Body for Body {
             }
             Inner::Incoming { body, .. } => body.size_hint(),
             Inner::Boxed(body) => body.size_hint(),
-            Inner::Unsync(body) => crate::sync::lock(body).size_hint(),
-            Inner::Limited { body, .. } => body.size_hint(),
+            other => rare_size_hint(other),
         }
+    }
+}
+
+// The bodies of middleware, out of line: hyper asks every response body these questions
+// several times, and the common kinds above stay small enough to be inlined there.
+
+#[inline(never)]
+fn rare_is_end_stream(inner: &Inner) -> bool {
+    match inner {
+        Inner::Unsync(body) => http_body::Body::is_end_stream(&*crate::sync::lock(body)),
+        Inner::Limited { body, .. } => http_body::Body::is_end_stream(&**body),
+        _ => unreachable!("bug: a common body kind reached the rare path"),
+    }
+}
+
+#[inline(never)]
+fn rare_size_hint(inner: &Inner) -> SizeHint {
+    match inner {
+        Inner::Unsync(body) => http_body::Body::size_hint(&*crate::sync::lock(body)),
+        Inner::Limited { body, .. } => http_body::Body::size_hint(&**body),
+        _ => unreachable!("bug: a common body kind reached the rare path"),
     }
 }
 
