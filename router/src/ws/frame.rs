@@ -453,6 +453,16 @@ pub(crate) fn is_sendable_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
+/// The code a close asked by application code goes out with: `code` if it may be sent, else
+/// `1000` (with a debug line saying so).
+pub(crate) fn sendable_close_code(code: u16) -> u16 {
+    if is_sendable_close_code(code) {
+        return code;
+    }
+    tracing::debug!(target: "hyperbun::ws", code, "close code may not be sent; using 1000");
+    1000
+}
+
 /// XORs `data` with the masking key, `data` being the payload from byte `offset` on. Eight
 /// bytes at a time, then the tail.
 fn apply_mask(data: &mut [u8], mask: [u8; 4], offset: usize) {

@@ -135,13 +135,7 @@ impl SocketHandle {
         if shared.is_closed() {
             return;
         }
-        let code = if frame::is_sendable_close_code(code) {
-            code
-        } else {
-            tracing::debug!(target: "hyperbun::ws", code, "close code may not be sent; using 1000");
-            1000
-        };
-        shared.request_close(code, reason.to_owned());
+        shared.request_close(frame::sendable_close_code(code), reason.to_owned());
         shared.wake();
     }
 

@@ -246,13 +246,8 @@ impl<T> WebSocket<T> {
         if self.conn.closing.is_some() || self.conn.state != ReadyState::Open {
             return;
         }
-        let code = if frame::is_sendable_close_code(code) {
-            code
-        } else {
-            tracing::debug!(target: "hyperbun::ws", code, "close code may not be sent; using 1000");
-            1000
-        };
-        self.conn.start_close(code, reason);
+        self.conn
+            .start_close(frame::sendable_close_code(code), reason);
     }
 
     /// Closes the connection at once, without a closing handshake; queued frames are
