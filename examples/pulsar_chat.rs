@@ -175,7 +175,6 @@ async fn main() -> std::io::Result<()> {
     }
     let port = common::setup("info", 3000);
     let app = Settings::from_vars(port, |name| std::env::var(name).ok())
-        .map_err(|why| why.to_string())
         .and_then(|settings| app(settings).map_err(|e| e.to_string()));
     match app {
         Ok(app) => app.serve(port).await,
@@ -230,11 +229,10 @@ mod tests {
             ConnectError::Refused { status, .. } => status,
             other => panic!("expected a refusal, got {other}"),
         };
-        let anonymous = app.ws_with(ClientBuilder::new(app.ws_url("/ws"))).await;
-        assert_eq!(
-            status(anonymous.err().expect("refused")),
-            StatusCode::UNAUTHORIZED
-        );
+        let Err(anonymous) = app.ws_with(ClientBuilder::new(app.ws_url("/ws"))).await else {
+            panic!("an anonymous socket was admitted");
+        };
+        assert_eq!(status(anonymous), StatusCode::UNAUTHORIZED);
         let forged = ClientBuilder::new(app.ws_url("/ws")).header(
             "authorization",
             format!(
@@ -242,11 +240,10 @@ mod tests {
                 token("another-secret-of-at-least-32-bytes", "eve", Some("Eve"))
             ),
         );
-        let forged = app.ws_with(forged).await;
-        assert_eq!(
-            status(forged.err().expect("refused")),
-            StatusCode::UNAUTHORIZED
-        );
+        let Err(forged) = app.ws_with(forged).await else {
+            panic!("a forged token was admitted");
+        };
+        assert_eq!(status(forged), StatusCode::UNAUTHORIZED);
         app.stop().await;
     }
 
@@ -308,13 +305,17 @@ mod tests {
                     .map(|(_, v)| (*v).to_owned())
             }
         };
-        let nobody = Settings::from_vars(3000, vars(&[])).err().expect("refused");
+        let Err(nobody) = Settings::from_vars(3000, vars(&[])) else {
+            panic!("a server nobody can sign in to was accepted");
+        };
         assert!(nobody.contains("JWT_SECRET"), "{nobody}");
-        let half = Settings::from_vars(3000, vars(&[("GITHUB_CLIENT_ID", "Iv1.x")]))
-            .err()
-            .expect("refused");
+        let Err(half) = Settings::from_vars(3000, vars(&[("GITHUB_CLIENT_ID", "Iv1.x")])) else {
+            panic!("half a GitHub app was accepted");
+        };
         assert!(half.contains("GITHUB_CLIENT_SECRET"), "{half}");
-        let jwt = Settings::from_vars(3000, vars(&[("JWT_SECRET", SECRET)])).expect("jwt only");
+        let Ok(jwt) = Settings::from_vars(3000, vars(&[("JWT_SECRET", SECRET)])) else {
+            panic!("JWT_SECRET alone was refused");
+        };
         assert_eq!(jwt.public_url, "http://localhost:3000");
         assert!(app(jwt).is_ok());
     }
