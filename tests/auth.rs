@@ -1,23 +1,20 @@
 //! `hyperbun::auth` end to end: the auth layer in front of hyperbun routes
-//! (`router.layer(auth.layer())`), a fake OAuth2 provider written with hyperbun routes on
-//! 127.0.0.1, and real HTTP and WebSocket clients. The provider checks what GitHub checks
-//! (client id and secret, a single-use code, the redirect URI) and what PKCE adds (SHA-256
-//! of the verifier is the S256 challenge), and answers the user in GitHub's JSON shape.
+//! (`router.layer(auth.layer())`), the fake OAuth2 provider of `hyperbun::test::oauth` on
+//! 127.0.0.1 (GitHub's checks and answers, PKCE's S256 check), and real HTTP and WebSocket
+//! clients.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use hyperbun::auth::{Auth, AuthBuilder, GitHub, Jwt, Key, Session, User};
+use hyperbun::auth::{Auth, AuthBuilder, Jwt, Key, Session, User};
 use hyperbun::client::{ClientBuilder, ConnectError};
 use hyperbun::prelude::*;
+use hyperbun::test::oauth::FakeOAuthProvider;
 use hyperbun::test::{TestResponse, TestServer};
 
-const CLIENT_ID: &str = "Iv1.fakeclient";
-const CLIENT_SECRET: &str = "client-secret-7f3a9c0e21";
 const JWT_SECRET: &[u8] = b"jwt-secret-5b8e3d2c6a1f4e7d9c0b";
 /// The cookie key's bytes: every one is 0x5a, so its forms in a log would be recognisable.
 const KEY_BYTE: u8 = 0x5a;
@@ -31,137 +28,9 @@ fn now() -> u64 {
         .as_secs()
 }
 
-// ---------------------------------------------------------------------------------------
-// The fake provider.
-
-/// What the provider handed out, so the log test can look for every one of them.
-fn issued() -> &'static Mutex<Vec<String>> {
-    static ISSUED: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
-    ISSUED.get_or_init(Default::default)
-}
-
-/// A code's S256 challenge and redirect URI.
-fn grants() -> &'static Mutex<HashMap<String, (String, String)>> {
-    static GRANTS: OnceLock<Mutex<HashMap<String, (String, String)>>> = OnceLock::new();
-    GRANTS.get_or_init(Default::default)
-}
-
-fn access_tokens() -> &'static Mutex<HashSet<String>> {
-    static TOKENS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    TOKENS.get_or_init(Default::default)
-}
-
-/// A value no other test run produces.
-fn fresh(prefix: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .subsec_nanos();
-    let value = format!("{prefix}{nanos:x}{}", NEXT.fetch_add(1, Ordering::Relaxed));
-    issued().lock().unwrap().push(value.clone());
-    value
-}
-
-#[derive(serde::Deserialize)]
-struct AuthorizeQuery {
-    response_type: String,
-    client_id: String,
-    redirect_uri: String,
-    state: String,
-    code_challenge: String,
-    code_challenge_method: String,
-    scope: Option<String>,
-}
-
-/// GitHub's authorize page, after the user said yes: back to the app with a code.
-#[get("/login/oauth/authorize")]
-async fn authorize(Query(q): Query<AuthorizeQuery>) -> Response {
-    if q.response_type != "code" || q.client_id != CLIENT_ID || q.code_challenge_method != "S256" {
-        return (StatusCode::BAD_REQUEST, "bad authorize request").into_response();
-    }
-    if q.scope.as_deref() != Some("read:user") {
-        return (StatusCode::BAD_REQUEST, "unexpected scope").into_response();
-    }
-    let code = fresh("code");
-    grants()
-        .lock()
-        .unwrap()
-        .insert(code.clone(), (q.code_challenge, q.redirect_uri.clone()));
-    let location = format!("{}?code={code}&state={}", q.redirect_uri, q.state);
-    (StatusCode::FOUND, [("location", location)], "").into_response()
-}
-
-#[derive(serde::Deserialize)]
-struct TokenForm {
-    grant_type: String,
-    code: String,
-    redirect_uri: String,
-    code_verifier: String,
-    client_id: String,
-    client_secret: String,
-}
-
-/// GitHub's token endpoint: the client's id and secret in the form, the code once, and the
-/// PKCE verifier whose SHA-256 is the challenge.
-#[post("/login/oauth/access_token")]
-async fn access_token(headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
-    let error =
-        |status: StatusCode, code: &str| (status, Json(json!({ "error": code }))).into_response();
-    if headers.get("accept").and_then(|v| v.to_str().ok()) != Some("application/json") {
-        return error(StatusCode::BAD_REQUEST, "not_json");
-    }
-    if form.client_id != CLIENT_ID || form.client_secret != CLIENT_SECRET {
-        return error(StatusCode::UNAUTHORIZED, "invalid_client");
-    }
-    let Some((challenge, redirect_uri)) = grants().lock().unwrap().remove(&form.code) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_grant");
-    };
-    let digest = ring::digest::digest(&ring::digest::SHA256, form.code_verifier.as_bytes());
-    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
-    if form.grant_type != "authorization_code"
-        || computed != challenge
-        || form.redirect_uri != redirect_uri
-    {
-        return error(StatusCode::BAD_REQUEST, "invalid_grant");
-    }
-    let token = fresh("gho_");
-    access_tokens().lock().unwrap().insert(token.clone());
-    Json(json!({ "access_token": token, "token_type": "bearer", "scope": "read:user" }))
-        .into_response()
-}
-
-/// GitHub's `GET /user`.
-#[get("/user")]
-async fn github_user(headers: HeaderMap) -> Response {
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !access_tokens().lock().unwrap().contains(token) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({ "message": "Bad credentials" })),
-        )
-            .into_response();
-    }
-    if headers.get("user-agent").is_none() {
-        return (StatusCode::FORBIDDEN, "a User-Agent is required").into_response();
-    }
-    Json(json!({
-        "login": "octocat",
-        "id": 583231,
-        "node_id": "MDQ6VXNlcjE=",
-        "type": "User",
-        "name": "The Octocat",
-        "company": "@github",
-    }))
-    .into_response()
-}
-
-async fn start_provider() -> TestServer {
-    TestServer::start(hyperbun::router![authorize, access_token, github_user]).await
+/// The fake provider, refusing an authorize request that does not ask for GitHub's scope.
+async fn start_provider() -> FakeOAuthProvider {
+    FakeOAuthProvider::start().await.require_scope("read:user")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -218,16 +87,10 @@ fn key(byte: u8) -> Key {
 }
 
 /// The auth configuration of the tests: GitHub pointed at the fake provider.
-fn auth_for(provider: &TestServer) -> AuthBuilder {
-    let base = provider.url("");
+fn auth_for(provider: &FakeOAuthProvider) -> AuthBuilder {
     Auth::builder()
         .key(key(KEY_BYTE))
-        .provider(
-            GitHub::new(CLIENT_ID, CLIENT_SECRET)
-                .authorize_url(format!("{base}/login/oauth/authorize"))
-                .token_url(format!("{base}/login/oauth/access_token"))
-                .user_url(format!("{base}/user")),
-        )
+        .provider(provider.github())
         .jwt(Jwt::hs256(JWT_SECRET))
         .public_url("http://localhost:3000")
 }
@@ -284,23 +147,17 @@ impl Browser {
     }
 
     /// From `/auth/signin/github` to the provider and back: the callback's path and query.
-    async fn through_provider(&mut self, app: &TestServer, provider: &TestServer) -> String {
+    async fn through_provider(&mut self, app: &TestServer, provider: &FakeOAuthProvider) -> String {
         let signin = self.get(app, "/auth/signin/github?return_to=/me").await;
         assert_eq!(signin.status, StatusCode::FOUND, "{}", signin.text());
-        let authorize = signin.header("location").unwrap();
-        let authorize = authorize
-            .strip_prefix(&provider.url(""))
-            .unwrap_or_else(|| panic!("not the provider: {authorize}"));
-        let answer = provider.get(authorize).await;
-        assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.text());
-        let back = answer.header("location").unwrap();
+        let back = provider.approve(signin.header("location").unwrap()).await;
         back.strip_prefix("http://localhost:3000")
             .unwrap_or_else(|| panic!("not the app's callback: {back}"))
             .to_owned()
     }
 
     /// The whole sign-in.
-    async fn sign_in(&mut self, app: &TestServer, provider: &TestServer) {
+    async fn sign_in(&mut self, app: &TestServer, provider: &FakeOAuthProvider) {
         let callback = self.through_provider(app, provider).await;
         let answer = self.get(app, &callback).await;
         assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.text());
@@ -621,11 +478,11 @@ async fn no_secret_reaches_the_logs() {
         auth_for(&provider).provider(
             hyperbun::auth::OAuthProvider::new(
                 "wrong",
-                CLIENT_ID,
+                provider.client_id(),
                 "wrong-secret-0000",
-                provider.url("/login/oauth/authorize"),
-                provider.url("/login/oauth/access_token"),
-                provider.url("/user"),
+                provider.authorize_url(),
+                provider.token_url(),
+                provider.user_url(),
             )
             .scopes(["read:user"])
             .client_secret_in_body(),
@@ -634,16 +491,8 @@ async fn no_secret_reaches_the_logs() {
     .await;
     let mut browser2 = Browser::default();
     let signin = browser2.get(&wrong, "/auth/signin/wrong").await;
-    let at = signin
-        .header("location")
-        .unwrap()
-        .strip_prefix(&provider.url(""))
-        .unwrap()
-        .to_owned();
-    let back = provider.get(&at).await;
+    let back = provider.approve(signin.header("location").unwrap()).await;
     let callback = back
-        .header("location")
-        .unwrap()
         .strip_prefix("http://localhost:3000")
         .unwrap()
         .to_owned();
@@ -657,6 +506,8 @@ async fn no_secret_reaches_the_logs() {
     wrong.stop().await;
     let mut late = Browser::default();
     let callback = late.through_provider(&app, &provider).await;
+    let client_secret = provider.client_secret();
+    let issued = provider.issued();
     provider.stop().await;
     let answer = late.get(&app, &callback).await;
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.text());
@@ -686,13 +537,13 @@ async fn no_secret_reaches_the_logs() {
         String::from_utf8(vec![KEY_BYTE; 16]).unwrap(),
     ];
     let mut secrets: Vec<String> = vec![
-        CLIENT_SECRET.to_owned(),
+        client_secret,
         "wrong-secret-0000".to_owned(),
         String::from_utf8(JWT_SECRET.to_vec()).unwrap(),
         expired,
     ];
     secrets.extend(key_forms);
-    secrets.extend(issued().lock().unwrap().iter().cloned());
+    secrets.extend(issued);
     secrets.extend(browser.cookies.values().cloned());
     for secret in &secrets {
         assert!(

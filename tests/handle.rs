@@ -319,16 +319,7 @@ async fn a_handle_meets_the_same_backpressure_policy_and_drain_follows() {
         "{lines:?}"
     );
     // Reading empties the queue: the socket's drain handler runs.
-    let mut received = 0;
-    while journal::lines("flood").len() < 2 {
-        match ws.recv().await {
-            Message::Binary(b) => {
-                assert_eq!(b.len(), 16 * 1024);
-                received += 1;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let received = journal::read_binary_until(&mut ws, 16 * 1024, "flood", 2).await;
     assert!(received > 0);
     assert_eq!(journal::lines("flood")[1], "drain");
     drop(ws);

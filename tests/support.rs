@@ -10,7 +10,8 @@
 //!   (`Router::bind`, `Router::serve`, chromedriver).
 //! - [`RawConn`] and [`RawWs`]: raw sockets, for tests whose point is the bytes on the wire
 //!   (partial or malformed requests and frames, pipelining, a peer that never answers).
-//! - [`within`] and [`journal`]: bounded waits, and what handlers did.
+//! - [`within`] and [`journal`]: bounded waits, and what handlers did (and
+//!   [`journal::read_binary_until`], reading a flood until the journal says it drained).
 //! - [`TestCert`]: a throwaway CA and a certificate it signed for `localhost`, for HTTPS,
 //!   `wss://` and TLS proxies; [`start_tls`] serves a router with it (`TestServer` speaks
 //!   cleartext only), and [`HttpsConn`] is a client that can tell which HTTP version and
@@ -842,6 +843,8 @@ pub mod journal {
     use std::collections::HashMap;
     use std::sync::{LazyLock, Mutex};
 
+    use hyperbun::test::TestWebSocket;
+    use hyperbun::Message;
     use tokio::sync::Notify;
 
     static LINES: LazyLock<Mutex<HashMap<String, Vec<String>>>> = LazyLock::new(Default::default);
@@ -861,6 +864,35 @@ pub mod journal {
     /// Everything logged under `key` so far.
     pub fn lines(key: &str) -> Vec<String> {
         LINES.lock().unwrap().get(key).cloned().unwrap_or_default()
+    }
+
+    /// Reads the binary messages of `len` bytes a flooding socket sent until `key` has
+    /// `count` lines (its `drain` handler journals once reading has emptied its queue), at
+    /// most [`WAIT`](crate::WAIT); returns how many it read.
+    ///
+    /// # Panics
+    ///
+    /// On any other message or another length, or if it takes longer.
+    pub async fn read_binary_until(
+        ws: &mut TestWebSocket,
+        len: usize,
+        key: &str,
+        count: usize,
+    ) -> usize {
+        crate::within(&format!("{count} journal lines under {key:?}"), async {
+            let mut received = 0;
+            while lines(key).len() < count {
+                match ws.recv().await {
+                    Message::Binary(b) => {
+                        assert_eq!(b.len(), len);
+                        received += 1;
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            received
+        })
+        .await
     }
 
     /// Waits (at most [`WAIT`](crate::WAIT)) until `key` has at least `count` lines; returns

@@ -804,16 +804,7 @@ async fn backpressure_is_reported_then_drain_runs() {
         "{lines:?}"
     );
     // Reading everything empties the queue: drain runs, below the limit.
-    let mut received = 0;
-    while journal::lines("flood-drain").len() < 2 {
-        match ws.recv().await {
-            Message::Binary(b) => {
-                assert_eq!(b.len(), 16 * 1024);
-                received += 1;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let received = journal::read_binary_until(&mut ws, 16 * 1024, "flood-drain", 2).await;
     assert!(received > 0);
     assert_eq!(journal::lines("flood-drain")[1], "drain true");
     drop(ws);

@@ -1,168 +1,18 @@
-//! The layer over a small app service, against a fake OAuth2 provider served by hyperbun
-//! on 127.0.0.1 (the provider is real HTTP; the app is called as a tower service).
+//! The layer over a small app service, against the fake OAuth2 provider of
+//! [`crate::test::oauth`] on 127.0.0.1 (the provider is real HTTP; the app is called as a
+//! tower service).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 
-use base64::Engine;
 use http::header::COOKIE;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::*;
-use crate::auth::{Auth, GitHub, Jwt, Key, OAuthProvider};
-use crate::test::TestServer;
-use crate::{get, post, Form, Query};
+use crate::auth::{Auth, AuthBuilder, GitHub, Jwt, Key, OAuthProvider};
+use crate::test::oauth::{FakeOAuthProvider, TokenFailure};
 use http::{Request, Response};
-
-const CLIENT_ID: &str = "fake-client";
-const CLIENT_SECRET: &str = "fake-client-secret-5d1e";
-
-/// What the fake provider remembers about a code it issued.
-struct Grant {
-    challenge: String,
-    redirect_uri: String,
-}
-
-fn codes() -> &'static Mutex<HashMap<String, Grant>> {
-    static CODES: OnceLock<Mutex<HashMap<String, Grant>>> = OnceLock::new();
-    CODES.get_or_init(Default::default)
-}
-
-fn tokens() -> &'static Mutex<HashSet<String>> {
-    static TOKENS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    TOKENS.get_or_init(Default::default)
-}
-
-fn fresh(prefix: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        NEXT.fetch_add(1, Ordering::Relaxed),
-        unix_now()
-    )
-}
-
-#[derive(serde::Deserialize)]
-struct AuthorizeQuery {
-    client_id: String,
-    redirect_uri: String,
-    state: String,
-    code_challenge: String,
-    code_challenge_method: String,
-}
-
-#[get("/authorize")]
-async fn authorize(Query(q): Query<AuthorizeQuery>) -> (StatusCode, HeaderMap, String) {
-    if q.client_id.is_empty() || q.code_challenge_method != "S256" {
-        return (
-            StatusCode::BAD_REQUEST,
-            HeaderMap::new(),
-            "bad request".into(),
-        );
-    }
-    let code = fresh("code");
-    let location = format!("{}?code={code}&state={}", q.redirect_uri, q.state);
-    codes().lock().unwrap().insert(
-        code,
-        Grant {
-            challenge: q.code_challenge,
-            redirect_uri: q.redirect_uri,
-        },
-    );
-    let mut headers = HeaderMap::new();
-    headers.insert(LOCATION, location.parse().unwrap());
-    (StatusCode::FOUND, headers, String::new())
-}
-
-#[derive(serde::Deserialize)]
-struct TokenForm {
-    grant_type: String,
-    code: String,
-    redirect_uri: String,
-    code_verifier: String,
-}
-
-fn json_answer(status: StatusCode, body: serde_json::Value) -> (StatusCode, HeaderMap, String) {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    (status, headers, body.to_string())
-}
-
-/// The token endpoint: HTTP Basic client credentials; the code once; SHA-256 of the
-/// verifier must be the challenge. Client id `broken-json` and `error-in-200` make it
-/// answer as broken providers do.
-#[post("/token")]
-async fn token(headers: HeaderMap, Form(form): Form<TokenForm>) -> (StatusCode, HeaderMap, String) {
-    let basic = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
-        .and_then(|v| String::from_utf8(v).ok())
-        .unwrap_or_default();
-    let (id, secret) = basic.split_once(':').unwrap_or_default();
-    if secret != CLIENT_SECRET {
-        return json_answer(
-            StatusCode::UNAUTHORIZED,
-            serde_json::json!({ "error": "invalid_client" }),
-        );
-    }
-    let Some(grant) = codes().lock().unwrap().remove(&form.code) else {
-        return json_answer(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "error": "invalid_grant" }),
-        );
-    };
-    let digest = ring::digest::digest(&ring::digest::SHA256, form.code_verifier.as_bytes());
-    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
-    if form.grant_type != "authorization_code"
-        || computed != grant.challenge
-        || form.redirect_uri != grant.redirect_uri
-    {
-        return json_answer(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "error": "invalid_grant" }),
-        );
-    }
-    let access = fresh("gho_access");
-    tokens().lock().unwrap().insert(access.clone());
-    match id {
-        "broken-json" => json_answer(
-            StatusCode::OK,
-            serde_json::json!({ "access_token": access, "token_type": 7 }),
-        ),
-        "error-in-200" => json_answer(
-            StatusCode::OK,
-            serde_json::json!({ "error": "bad_verification_code" }),
-        ),
-        _ => json_answer(
-            StatusCode::OK,
-            serde_json::json!({ "access_token": access, "token_type": "bearer", "scope": "read:user" }),
-        ),
-    }
-}
-
-#[get("/user")]
-async fn user(headers: HeaderMap) -> (StatusCode, HeaderMap, String) {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !tokens().lock().unwrap().contains(token) {
-        return json_answer(
-            StatusCode::UNAUTHORIZED,
-            serde_json::json!({ "message": "Bad credentials" }),
-        );
-    }
-    json_answer(
-        StatusCode::OK,
-        serde_json::json!({ "id": 583231, "login": "octocat", "name": "The Octocat" }),
-    )
-}
 
 /// The app behind the layer: says who is signed in.
 #[derive(Clone)]
@@ -213,24 +63,23 @@ impl Jar {
 }
 
 struct Setup {
-    provider: TestServer,
+    provider: FakeOAuthProvider,
     service: AuthService<App>,
 }
 
-async fn setup(
-    client_id: &str,
-    configure: impl FnOnce(crate::auth::AuthBuilder) -> crate::auth::AuthBuilder,
+/// The layer over [`App`], with the fake provider under the name `fake` (HTTP Basic client
+/// authentication, as [`OAuthProvider::new`] has it).
+async fn setup(configure: impl FnOnce(AuthBuilder) -> AuthBuilder) -> Setup {
+    let provider = FakeOAuthProvider::start().await;
+    let fake = provider.provider("fake");
+    layered(provider, fake, configure)
+}
+
+fn layered(
+    provider: FakeOAuthProvider,
+    fake: OAuthProvider,
+    configure: impl FnOnce(AuthBuilder) -> AuthBuilder,
 ) -> Setup {
-    let provider = TestServer::start(crate::router![authorize, token, user]).await;
-    let base = format!("http://{}", provider.addr());
-    let fake = OAuthProvider::new(
-        "fake",
-        client_id,
-        CLIENT_SECRET,
-        format!("{base}/authorize"),
-        format!("{base}/token"),
-        format!("{base}/user"),
-    );
     let auth = configure(
         Auth::builder()
             .key(Key::from(&[7u8; 64]))
@@ -277,15 +126,7 @@ async fn to_callback(setup: &mut Setup, jar: &mut Jar, signin: &str) -> String {
     let answer = get(&mut setup.service, signin, jar).await;
     assert_eq!(answer.status(), StatusCode::FOUND, "{}", answer.body());
     // The browser follows to the provider, which sends it back with a code.
-    let request = http::Request::get(location(&answer))
-        .body(Vec::new())
-        .unwrap();
-    let at_provider = crate::auth::http::HttpClient::new()
-        .send(request)
-        .await
-        .unwrap();
-    assert_eq!(at_provider.status(), StatusCode::FOUND);
-    let back = at_provider.headers()[LOCATION].to_str().unwrap();
+    let back = setup.provider.approve(location(&answer)).await;
     back.strip_prefix("http://localhost:3000")
         .unwrap()
         .to_owned()
@@ -293,7 +134,7 @@ async fn to_callback(setup: &mut Setup, jar: &mut Jar, signin: &str) -> String {
 
 #[tokio::test]
 async fn sign_in_and_out() {
-    let mut setup = setup(CLIENT_ID, |b| b).await;
+    let mut setup = setup(|b| b).await;
     let mut jar = Jar::default();
     assert_eq!(
         get(&mut setup.service, "/", &mut jar).await.body(),
@@ -351,7 +192,7 @@ async fn sign_in_and_out() {
 
 #[tokio::test]
 async fn state_and_code_are_checked() {
-    let mut setup = setup(CLIENT_ID, |b| b).await;
+    let mut setup = setup(|b| b).await;
     let mut jar = Jar::default();
     let callback = to_callback(&mut setup, &mut jar, "/auth/signin/fake").await;
     let (before, state) = callback.split_once("&state=").unwrap();
@@ -414,49 +255,50 @@ async fn state_and_code_are_checked() {
 
 #[tokio::test]
 async fn provider_failures_are_502_and_name_no_secret() {
-    for (client_id, expected) in [
+    for (failure, expected) in [
         (
-            "broken-json",
+            TokenFailure::NotAToken,
             "fake token endpoint: the answer is not a token (at `token_type`)",
         ),
         (
-            "error-in-200",
+            TokenFailure::ErrorIn200("bad_verification_code".into()),
             "fake refused the code: bad_verification_code",
         ),
+        (
+            TokenFailure::Refuse("access_denied".into()),
+            "fake refused the code: access_denied",
+        ),
     ] {
-        let mut setup = setup(client_id, |b| b).await;
+        let provider = FakeOAuthProvider::start()
+            .await
+            .with_token_failure(failure.clone());
+        let fake = provider.provider("fake");
+        let mut setup = layered(provider, fake, |b| b);
         let mut jar = Jar::default();
         let callback = to_callback(&mut setup, &mut jar, "/auth/signin/fake").await;
         let answer = get(&mut setup.service, &callback, &mut jar).await;
-        assert_eq!(answer.status(), StatusCode::BAD_GATEWAY, "{client_id}");
+        assert_eq!(answer.status(), StatusCode::BAD_GATEWAY, "{failure:?}");
         assert_eq!(
             answer.body(),
             &format!("sign-in with fake failed: {expected}")
         );
-        assert!(!answer.body().contains("gho_access"));
+        assert!(!answer.body().contains("gho_"));
+        for issued in setup.provider.issued() {
+            assert!(!answer.body().contains(&issued), "{issued} in {failure:?}");
+        }
         setup.provider.stop().await;
     }
     // Wrong client secret.
-    let provider = TestServer::start(crate::router![authorize, token, user]).await;
-    let base = format!("http://{}", provider.addr());
+    let provider = FakeOAuthProvider::start().await;
     let fake = OAuthProvider::new(
         "fake",
-        CLIENT_ID,
+        provider.client_id(),
         "wrong-secret",
-        format!("{base}/authorize"),
-        format!("{base}/token"),
-        format!("{base}/user"),
+        provider.authorize_url(),
+        provider.token_url(),
+        provider.user_url(),
     );
-    let auth = Auth::builder()
-        .key(Key::from(&[7u8; 64]))
-        .provider(fake)
-        .public_url("http://localhost:3000")
-        .build()
-        .unwrap();
-    let mut setup = Setup {
-        provider,
-        service: auth.layer().layer(App),
-    };
+    let mut setup = layered(provider, fake, |b| b);
     let mut jar = Jar::default();
     let callback = to_callback(&mut setup, &mut jar, "/auth/signin/fake").await;
     let answer = get(&mut setup.service, &callback, &mut jar).await;
@@ -486,10 +328,7 @@ async fn provider_failures_are_502_and_name_no_secret() {
 #[tokio::test]
 async fn bearer_tokens() {
     let jwt = Jwt::hs256(b"jwt-secret-jwt-secret-jwt-secret");
-    let mut setup = setup(CLIENT_ID, |b| {
-        b.jwt(Jwt::hs256(b"jwt-secret-jwt-secret-jwt-secret"))
-    })
-    .await;
+    let mut setup = setup(|b| b.jwt(Jwt::hs256(b"jwt-secret-jwt-secret-jwt-secret"))).await;
     let bearer = |token: &str| {
         Request::get("/me")
             .header(AUTHORIZATION, format!("Bearer {token}"))
@@ -547,13 +386,13 @@ async fn bearer_tokens() {
 
 #[tokio::test]
 async fn cookies_under_a_previous_key_are_reissued() {
-    let mut old = setup(CLIENT_ID, |b| b).await;
+    let mut old = setup(|b| b).await;
     let mut jar = Jar::default();
     let callback = to_callback(&mut old, &mut jar, "/auth/signin/fake").await;
     get(&mut old.service, &callback, &mut jar).await;
     let old_cookie = jar.0["hyperbun_session"].clone();
 
-    let mut rotated = setup(CLIENT_ID, |b| {
+    let mut rotated = setup(|b| {
         b.key(Key::from(&[8u8; 64]))
             .previous_keys([Key::from(&[7u8; 64])])
     })
@@ -567,7 +406,7 @@ async fn cookies_under_a_previous_key_are_reissued() {
     assert!(!answer.headers().contains_key(SET_COOKIE), "issued once");
 
     // Only the new key: the new cookie opens, the old one does not.
-    let mut new_only = setup(CLIENT_ID, |b| b.key(Key::from(&[8u8; 64]))).await;
+    let mut new_only = setup(|b| b.key(Key::from(&[8u8; 64]))).await;
     assert_eq!(
         get(&mut new_only.service, "/", &mut jar).await.body(),
         "hello octocat via fake"
@@ -639,7 +478,7 @@ impl Service<Request<crate::Body>> for BodyApp {
 
 #[tokio::test]
 async fn the_layers_own_routes() {
-    let mut setup = setup(CLIENT_ID, |b| b.path("/login")).await;
+    let mut setup = setup(|b| b.path("/login")).await;
     let jar = Jar::default();
     let answer = call(&mut setup.service, Method::GET, "/login/signin/nope", &jar).await;
     assert_eq!(

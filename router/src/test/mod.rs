@@ -37,6 +37,9 @@
 //! # }
 //! ```
 
+#[cfg(feature = "auth")]
+pub mod oauth;
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
