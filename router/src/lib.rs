@@ -77,6 +77,9 @@ pub mod guide {
     pub mod compression {}
     #[doc = include_str!("../docs/middleware.md")]
     pub mod middleware {}
+    #[cfg(feature = "auth")]
+    #[doc = include_str!("../docs/sign-in.md")]
+    pub mod sign_in {}
     #[doc = include_str!("../docs/scaling.md")]
     pub mod scaling {}
     #[doc = include_str!("../docs/testing.md")]

@@ -32,7 +32,7 @@ impl fmt::Debug for AuthLayer {
     }
 }
 
-impl<S> tower_layer::Layer<S> for AuthLayer {
+impl<S> tower::Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> AuthService<S> {
@@ -67,12 +67,9 @@ impl<S> fmt::Debug for AuthService<S> {
 /// The future of an [`AuthService`] call.
 pub type AuthFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
-impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for AuthService<S>
+impl<S, ReqBody, ResBody> tower::Service<Request<ReqBody>> for AuthService<S>
 where
-    S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>
-        + Clone
-        + Send
-        + 'static,
+    S: tower::Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
     ResBody: From<String> + Send + 'static,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 
 use http::header::COOKIE;
-use tower_layer::Layer;
-use tower_service::Service;
+use tower::Layer;
+use tower::Service;
 
 use super::*;
 use crate::auth::{Auth, AuthBuilder, GitHub, Jwt, Key, OAuthProvider};
