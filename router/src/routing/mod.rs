@@ -231,6 +231,8 @@ impl Router {
     #[must_use]
     pub fn config(mut self, config: ServerConfig) -> Self {
         self.config = config;
+        // A stack already made as a tower service was made with the old settings.
+        self.standalone = Arc::default();
         self
     }
 

@@ -6,12 +6,12 @@
 //! | `listen` | the ways to start: a port, a listener, a Unix socket, with or without TLS; `reuse_port` |
 //! | `accept` | the accept loop, `max_connections`, backing off when out of descriptors |
 //! | `conn` | one connection's task: TLS handshake or HTTP/2 preface, hyper's HTTP/1.1 or HTTP/2, graceful stop |
-//! | `dispatch` | the per-connection hyper service: lookup, 404/405/OPTIONS, handlers with panics caught |
+//! | `dispatch` | the per-connection hyper service: lookup, 404/405/OPTIONS, handlers with panics caught; the application's middleware stack around the table, and the router as a tower service |
 //! | `tls` | `TlsConfig` (feature `tls`): the certificates a listener terminates TLS with, reloadable |
 //!
-//! Imports run one way: `listen` → `accept` → `conn` → `dispatch` → routing and `ws`; `ws`
-//! reaches back only for this handle, which knows the registry and the hub, and for
-//! [`ConnectionHold`], which an upgraded socket keeps while it lives.
+//! Imports run one way: `listen` → `accept` → `conn` → `dispatch` → routing (which builds on
+//! `middleware`) and `ws`; `ws` reaches back only for this handle, which knows the registry
+//! and the hub, and for [`ConnectionHold`], which an upgraded socket keeps while it lives.
 
 mod accept;
 mod conn;
