@@ -64,8 +64,9 @@ pub struct Router {
     pub(crate) config: ServerConfig,
     /// The layers of [`Router::layer`], innermost first; applied when the router is served.
     pub(crate) layers: Vec<SharedLayer>,
-    /// What serves this router as a tower service, made on first use (see `server::dispatch`).
-    pub(crate) standalone: Arc<std::sync::OnceLock<crate::server::Standalone>>,
+    /// The service stack that serves this router as a tower service, made on first use (see
+    /// `server::dispatch`); made again after the router changes.
+    pub(crate) standalone: Arc<std::sync::OnceLock<Inner>>,
 }
 
 impl fmt::Debug for Router {

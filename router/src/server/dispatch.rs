@@ -284,9 +284,17 @@ fn peer_of(req: &Request) -> Addr {
 /// The application's service: its middleware around the table, over `server`. `None`
 /// without middleware (the connection then takes the direct path).
 pub(crate) fn app(router: &Router, server: &Server) -> Option<Inner> {
-    if router.layers.is_empty() {
-        return None;
-    }
+    (!router.layers.is_empty()).then(|| stack(router, server))
+}
+
+/// The service stack of a router served by another server, as a tower service: over a
+/// [`Server`] handle of its own (for extractors, publishing and upgrades).
+fn standalone(router: &Router) -> Inner {
+    stack(router, &Server::new(Addr::Unknown, &router.config))
+}
+
+/// The router's layers around its table's [`Dispatcher`].
+fn stack(router: &Router, server: &Server) -> Inner {
     let mut app = Inner::new(Dispatcher {
         table: Arc::clone(&router.table),
         elsewhere: Connection {
@@ -300,32 +308,7 @@ pub(crate) fn app(router: &Router, server: &Server) -> Option<Inner> {
     for layer in &router.layers {
         app = layer.wrap(app);
     }
-    Some(app)
-}
-
-/// A router served by another server, as a tower service: its own [`Server`] handle (for
-/// extractors, publishing and upgrades) and its service stack.
-pub(crate) struct Standalone {
-    app: Inner,
-}
-
-impl Standalone {
-    fn new(router: &Router) -> Self {
-        let server = Server::new(Addr::Unknown, &router.config);
-        let app = app(router, &server).unwrap_or_else(|| {
-            Inner::new(Dispatcher {
-                table: Arc::clone(&router.table),
-                elsewhere: Connection {
-                    server,
-                    remote_addr: Addr::Unknown,
-                    hold: ConnectionHold::default(),
-                    streams: None,
-                    body_limit: router.config.max_request_body_size,
-                },
-            })
-        });
-        Standalone { app }
-    }
+    app
 }
 
 /// The router as a tower service, to serve with another server (hyper's, axum's `serve`,
@@ -349,8 +332,8 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> InnerFuture {
-        let standalone = self.standalone.get_or_init(|| Standalone::new(self));
-        standalone.app.clone().oneshot(req.map(Body::from_any))
+        let app = self.standalone.get_or_init(|| standalone(self));
+        app.clone().oneshot(req.map(Body::from_any))
     }
 }
 

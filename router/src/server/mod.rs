@@ -20,7 +20,6 @@ mod listen;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub(crate) use dispatch::Standalone;
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
