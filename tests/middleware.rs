@@ -642,3 +642,57 @@ async fn the_router_served_by_hypers_own_server_answers_and_upgrades() {
     ws.close(1000, "done").await.unwrap();
     serving.abort();
 }
+
+#[tokio::test]
+async fn the_per_address_socket_limit_and_the_body_limit_hold_through_layers() {
+    #[post("/small", body_limit = 16)]
+    async fn small(body: Bytes) -> String {
+        format!("{} bytes", body.len())
+    }
+
+    #[post("/large", body_limit = 1 << 20)]
+    async fn large(body: Bytes) -> String {
+        format!("{} bytes", body.len())
+    }
+
+    let router = hyperbun::router![small, large, Echo]
+        .config(
+            ServerConfig::default()
+                .max_request_body_size(1024)
+                .max_websockets_per_ip(Some(1)),
+        )
+        .layer(from_fn(tag));
+    let app = TestServer::start(router).await;
+    // A route's own limit, below and above the server's, decides under the layer too.
+    let post = |path: &'static str, len: usize| {
+        let app = &app;
+        async move {
+            app.request(
+                Method::POST,
+                path,
+                HeaderMap::new(),
+                Bytes::from(vec![b'x'; len]),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        post("/small", 17).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(post("/small", 16).await.text(), "16 bytes");
+    assert_eq!(post("/large", 100_000).await.text(), "100000 bytes");
+    // The socket keeps its connection's place: a second one from this address is refused.
+    let mut first = app.ws("/ws").await;
+    match app.ws_with(ClientBuilder::new(app.ws_url("/ws"))).await {
+        Err(ConnectError::Refused { status, .. }) => {
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        }
+        Err(e) => panic!("expected a 429, got {e}"),
+        Ok(_) => panic!("a second socket from one address was admitted"),
+    }
+    first.send("still here").await;
+    first.expect_text("still here").await;
+    first.close().await;
+    app.stop().await;
+}
