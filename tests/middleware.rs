@@ -270,6 +270,62 @@ async fn a_panicking_handler_or_middleware_is_a_500_for_its_request_only() {
     app.stop().await;
 }
 
+/// A layer whose service panics in `call` itself (not in its future) on `x-explode`.
+#[derive(Clone)]
+struct PanicInCall<S>(S);
+
+impl<S: tower::Service<Request>> tower::Service<Request> for PanicInCall<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> S::Future {
+        assert!(
+            !req.headers().contains_key("x-explode"),
+            "the layer gave up in call"
+        );
+        self.0.call(req)
+    }
+}
+
+#[tokio::test]
+async fn a_layer_panicking_in_call_is_a_500_for_its_request_only() {
+    let panicking = tower::layer::layer_fn(PanicInCall);
+    let app = TestServer::start(app().layer(panicking)).await;
+    let boom = app
+        .request(
+            Method::GET,
+            "/hello",
+            headers(&[("x-explode", "1")]),
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(boom.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(app.get("/hello").await.status, StatusCode::OK);
+    // On a route of its own too.
+    let router = hyperbun::router![group(layer = tower::layer::layer_fn(PanicInCall))[hello]];
+    let grouped = TestServer::start(router).await;
+    let boom = grouped
+        .request(
+            Method::GET,
+            "/hello",
+            headers(&[("x-explode", "1")]),
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(boom.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(grouped.get("/hello").await.status, StatusCode::OK);
+    grouped.stop().await;
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn an_error_from_a_layer_is_a_500_and_the_server_goes_on() {
     // tower's own timeout fails with an error instead of answering.

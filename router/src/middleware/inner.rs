@@ -56,9 +56,25 @@ impl Inner {
         }))
     }
 
-    /// Calls the service once it is ready, as a boxed future.
-    pub(crate) fn oneshot(self, req: Request) -> InnerFuture {
-        Box::pin(self.0.oneshot(req))
+    /// Calls the service once it is ready, as a boxed future. A service that is ready at
+    /// once (most are) is called at once, and its own boxed future is the answer: no
+    /// `Oneshot` state and no second box holding the request. A panic in a layer's
+    /// `poll_ready` or `call` is the request's `500`, as it is when it happens later.
+    pub(crate) fn oneshot(mut self, req: Request) -> InnerFuture {
+        let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            match self.0.poll_ready(&mut cx) {
+                Poll::Ready(Ok(())) => self.0.call(req),
+                Poll::Ready(Err(never)) => match never {},
+                // Asked again, with the waker of the task that polls the answer.
+                Poll::Pending => Box::pin(self.0.oneshot(req)),
+            }
+        }));
+        called.unwrap_or_else(|panic| {
+            let why = crate::panic::panic_message(&*panic);
+            tracing::error!(target: "hyperbun::server", "middleware panicked: {why}");
+            Box::pin(std::future::ready(Ok(internal_error())))
+        })
     }
 }
 
