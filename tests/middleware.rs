@@ -68,6 +68,13 @@ fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         .collect()
 }
 
+/// `GET /hello` with the header the panicking middleware of these tests gives up on.
+async fn get_exploding(app: &TestServer) -> TestResponse {
+    let request = headers(&[("x-explode", "1")]);
+    app.request(Method::GET, "/hello", request, Bytes::new())
+        .await
+}
+
 async fn preflight(app: &TestServer, path: &str, method: &'static str) -> TestResponse {
     let request = headers(&[
         ("origin", "https://example.com"),
@@ -257,14 +264,7 @@ async fn a_panicking_handler_or_middleware_is_a_500_for_its_request_only() {
         app.get("/panic").await.status,
         StatusCode::INTERNAL_SERVER_ERROR
     );
-    let boom = app
-        .request(
-            Method::GET,
-            "/hello",
-            headers(&[("x-explode", "1")]),
-            Bytes::new(),
-        )
-        .await;
+    let boom = get_exploding(&app).await;
     assert_eq!(boom.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(app.get("/hello").await.status, StatusCode::OK);
     app.stop().await;
@@ -299,27 +299,13 @@ impl<S: tower::Service<Request>> tower::Service<Request> for PanicInCall<S> {
 async fn a_layer_panicking_in_call_is_a_500_for_its_request_only() {
     let panicking = tower::layer::layer_fn(PanicInCall);
     let app = TestServer::start(app().layer(panicking)).await;
-    let boom = app
-        .request(
-            Method::GET,
-            "/hello",
-            headers(&[("x-explode", "1")]),
-            Bytes::new(),
-        )
-        .await;
+    let boom = get_exploding(&app).await;
     assert_eq!(boom.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(app.get("/hello").await.status, StatusCode::OK);
     // On a route of its own too.
     let router = hyperbun::router![group(layer = tower::layer::layer_fn(PanicInCall))[hello]];
     let grouped = TestServer::start(router).await;
-    let boom = grouped
-        .request(
-            Method::GET,
-            "/hello",
-            headers(&[("x-explode", "1")]),
-            Bytes::new(),
-        )
-        .await;
+    let boom = get_exploding(&grouped).await;
     assert_eq!(boom.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(grouped.get("/hello").await.status, StatusCode::OK);
     grouped.stop().await;
