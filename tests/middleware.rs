@@ -312,6 +312,46 @@ async fn a_layer_panicking_in_call_is_a_500_for_its_request_only() {
     app.stop().await;
 }
 
+/// A layer whose service is never ready: `poll_ready` fails.
+#[derive(Clone)]
+struct NeverReady<S>(S);
+
+impl<S: tower::Service<Request>> tower::Service<Request> for NeverReady<S> {
+    type Response = S::Response;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Future = std::future::Ready<Result<S::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Err("the backend is gone".into()))
+    }
+
+    fn call(&mut self, _req: Request) -> Self::Future {
+        NEVER_READY_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::future::ready(Err("called although poll_ready failed".into()))
+    }
+}
+
+/// How often a [`NeverReady`] was called anyway (tower's rule: never).
+static NEVER_READY_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[tokio::test]
+async fn a_layer_that_cannot_become_ready_is_a_500_and_is_not_called() {
+    let app = TestServer::start(app().layer(tower::layer::layer_fn(NeverReady))).await;
+    for _ in 0..2 {
+        let answer = app.get("/hello").await;
+        assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(answer.text(), "Internal Server Error");
+    }
+    assert_eq!(
+        NEVER_READY_CALLS.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn an_error_from_a_layer_is_a_500_and_the_server_goes_on() {
     // tower's own timeout fails with an error instead of answering.

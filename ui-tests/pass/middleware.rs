@@ -54,7 +54,9 @@ fn main() {
         group("/admin", layer = tenant_layer)[admin_index, Live, admit],
         group(layer = Noop)[],
     ]
-    .layer(from_fn(audit));
+    .layer(from_fn(audit))
+    // A ServiceBuilder is a layer too (its first layer outermost).
+    .layer(tower::ServiceBuilder::new().layer(Noop).layer(from_fn(audit)));
     let paths: Vec<&str> = router.routes().map(|(_, p)| p).collect();
     assert_eq!(paths, ["/", "/api/users/:id", "/admin", "/admin/live"]);
 }
