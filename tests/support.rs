@@ -18,6 +18,8 @@
 //!   which certificate the server's TLS handshake gave it.
 //! - [`setup_tool`]: the other implementations the interop tests drive (Python `websockets`,
 //!   curl, Chromium), installed on first use by the scripts under `tests/`.
+//! - [`redis`]: real `redis-server` processes (a server with a password or TLS that a test
+//!   can kill, restart or pause, and a Redis Cluster) for the Redis backplane's tests.
 //!
 //! Every wait is bounded by [`WAIT`], so a bug fails a test instead of hanging it.
 
@@ -38,6 +40,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+
+#[path = "support/redis.rs"]
+pub mod redis;
 
 /// The longest any single step of a test may take before it counts as hung.
 pub const WAIT: Duration = Duration::from_secs(10);
