@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub(crate) http2_max_concurrent_streams: u32,
     pub(crate) reuse_port: bool,
     pub(crate) max_websockets_per_ip: Option<usize>,
+    #[cfg(feature = "redis")]
+    pub(crate) backplane: Option<crate::backplane::RedisBackplane>,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +47,8 @@ impl Default for ServerConfig {
             http2_max_concurrent_streams: 100,
             reuse_port: false,
             max_websockets_per_ip: None,
+            #[cfg(feature = "redis")]
+            backplane: None,
         }
     }
 }
@@ -178,6 +182,19 @@ impl ServerConfig {
     #[must_use]
     pub fn max_websockets_per_ip(mut self, limit: Option<usize>) -> Self {
         self.max_websockets_per_ip = limit;
+        self
+    }
+
+    /// Shares topics with every server that uses the same Redis (feature `redis`): a publish
+    /// on any of them reaches the subscribers of all. Default: **none** (topics live in this
+    /// process). See the [backplane module](crate::backplane).
+    ///
+    /// Its settings are checked when the server starts (`serve`, `bind`, `listen`…), which
+    /// fails naming the wrong one; an unreachable Redis does not stop the server.
+    #[cfg(feature = "redis")]
+    #[must_use]
+    pub fn backplane(mut self, backplane: crate::backplane::RedisBackplane) -> Self {
+        self.backplane = Some(backplane);
         self
     }
 }

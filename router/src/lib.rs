@@ -10,6 +10,7 @@ extern crate self as hyperbun;
 mod addr;
 #[cfg(feature = "auth")]
 pub mod auth;
+pub mod backplane;
 mod body;
 pub mod client;
 mod config;

@@ -82,7 +82,7 @@ impl Router {
     /// ```
     pub fn listen(self, listener: TcpListener) -> io::Result<Server> {
         let local_addr = Addr::Tcp(listener.local_addr()?);
-        Ok(self.start(Listener::Tcp(listener), local_addr))
+        self.start(Listener::Tcp(listener), local_addr)
     }
 
     /// Binds `0.0.0.0:port` and serves HTTPS and WSS on it until the server is
@@ -147,7 +147,7 @@ impl Router {
     #[cfg(feature = "tls")]
     pub fn listen_tls(self, listener: TcpListener, tls: crate::TlsConfig) -> io::Result<Server> {
         let local_addr = Addr::Tcp(listener.local_addr()?);
-        Ok(self.start(Listener::Tls(listener, tls), local_addr))
+        self.start(Listener::Tls(listener, tls), local_addr)
     }
 
     /// Binds a Unix domain socket at `path` and serves until the server is
@@ -205,12 +205,14 @@ impl Router {
             )
         })?;
         let local_addr = Addr::Unix(Some(Arc::from(path)));
-        Ok(self.start(Listener::Unix(listener), local_addr))
+        self.start(Listener::Unix(listener), local_addr)
     }
 
-    /// Starts the accept loop in the background.
-    fn start(self, listener: Listener, local_addr: Addr) -> Server {
+    /// Starts the accept loop (and the backplane, if any) in the background; a backplane
+    /// whose settings are wrong is an error naming the setting.
+    fn start(self, listener: Listener, local_addr: Addr) -> io::Result<Server> {
         let server = Server::new(local_addr.clone(), &self.config);
+        server.start_backplane(&self.config)?;
         tracing::info!(target: "hyperbun::server", %local_addr, routes = self.table.routes().len(), "listening");
         let accept = AcceptLoop {
             listener,
@@ -222,7 +224,7 @@ impl Router {
             server: server.clone(),
         };
         tokio::spawn(accept.run());
-        server
+        Ok(server)
     }
 
     /// Binds a TCP listener as [`ServerConfig::reuse_port`] says.

@@ -24,11 +24,12 @@ mod tls;
 pub use tls::TlsConfig;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::backplane::{Backplane, BackplaneError, BackplaneStats, ClusterCount};
 use crate::ws::frame::OpCode;
 use crate::ws::peers::{PeerSlot, Peers};
 use crate::ws::pubsub::{self, Hub};
@@ -113,7 +114,9 @@ struct Shared {
     /// Every open WebSocket.
     registry: Arc<Registry>,
     /// Topics and their subscribers.
-    hub: Hub,
+    hub: Arc<Hub>,
+    /// Carries publishes to the other servers, when one is configured.
+    backplane: OnceLock<Arc<dyn Backplane>>,
     /// [`ServerConfig::max_topic_length`].
     max_topic_length: usize,
     /// Open sockets per IP, when [`ServerConfig::max_websockets_per_ip`] is set.
@@ -137,7 +140,8 @@ impl Server {
                 phase: watch::Sender::new(Phase::Running),
                 grace: config.shutdown_grace,
                 registry: Arc::default(),
-                hub: Hub::default(),
+                hub: Arc::default(),
+                backplane: OnceLock::new(),
                 max_topic_length: config.max_topic_length,
                 peers: config
                     .max_websockets_per_ip
@@ -249,15 +253,82 @@ impl Server {
         if let Err(e) = self.check_topic(topic) {
             return PublishResult::refusal(e);
         }
-        self.shared
-            .hub
-            .publish(topic, opcode, payload, None, compress)
+        self.publish_checked(topic, opcode, payload, None, compress)
     }
 
-    /// How many sockets are subscribed to `topic` (O(1)).
+    /// Delivers a publish to this server's subscribers of `topic` but `except`, and hands it
+    /// to the backplane for the other servers. The topic has been checked.
+    pub(crate) fn publish_checked(
+        &self,
+        topic: &str,
+        opcode: OpCode,
+        payload: &[u8],
+        except: Option<&Arc<SocketShared>>,
+        compress: bool,
+    ) -> PublishResult {
+        let mut result = (self.shared.hub).publish(topic, opcode, payload, except, compress);
+        if let Some(backplane) = self.shared.backplane.get() {
+            result.remote = backplane.publish(topic, opcode, payload, compress);
+        }
+        result
+    }
+
+    /// How many sockets of this server are subscribed to `topic` (O(1)). With a
+    /// [backplane](crate::backplane), [`cluster_subscriber_count`](Self::cluster_subscriber_count)
+    /// counts every server's.
     #[must_use]
     pub fn subscriber_count(&self, topic: &str) -> usize {
         self.shared.hub.subscriber_count(topic)
+    }
+
+    /// How many sockets are subscribed to `topic` on every server that shares this one's
+    /// [backplane](crate::backplane): each live server is asked for its own count (see
+    /// [`ClusterCount`] for what "live" means when a server dies). Without a backplane, this
+    /// server's count. An error when the backplane cannot reach its broker.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let app = hyperbun::test::TestServer::start(hyperbun::router![]).await;
+    /// let count = app.server().cluster_subscriber_count("room").await.unwrap();
+    /// assert_eq!((count.subscribers, count.nodes, count.is_complete()), (0, 1, true));
+    /// # app.stop().await;
+    /// # }
+    /// ```
+    pub async fn cluster_subscriber_count(
+        &self,
+        topic: &str,
+    ) -> Result<ClusterCount, BackplaneError> {
+        match self.shared.backplane.get() {
+            Some(backplane) => backplane.count(topic).await,
+            None => Ok(ClusterCount {
+                subscribers: self.subscriber_count(topic),
+                nodes: 1,
+                unanswered: Vec::new(),
+            }),
+        }
+    }
+
+    /// What the [backplane](crate::backplane) has done so far (publishes sent, refused and
+    /// lost, messages received, whether it is connected); `None` without one.
+    #[must_use]
+    pub fn backplane_stats(&self) -> Option<BackplaneStats> {
+        self.shared.backplane.get().map(|b| b.stats())
+    }
+
+    /// Starts the backplane `config` asks for, if any.
+    #[cfg_attr(
+        not(feature = "redis"),
+        allow(clippy::unnecessary_wraps, unused_variables)
+    )]
+    pub(crate) fn start_backplane(&self, config: &ServerConfig) -> std::io::Result<()> {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &config.backplane {
+            let backplane = redis.start(self)?;
+            // A server is started once: nothing can have set it.
+            let _ = self.shared.backplane.set(backplane);
+        }
+        Ok(())
     }
 
     /// How many topics have at least one subscriber.
@@ -274,6 +345,12 @@ impl Server {
 
     pub(crate) fn hub(&self) -> &Hub {
         &self.shared.hub
+    }
+
+    /// The hub, for a backplane's tasks.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn hub_arc(&self) -> Arc<Hub> {
+        Arc::clone(&self.shared.hub)
     }
 
     /// Refuses the empty topic and one longer than

@@ -389,10 +389,7 @@ impl<T> WebSocket<T> {
             return PublishResult::refusal(e);
         }
         let except = (!self.conn.shared.options.publish_to_self).then_some(&self.conn.shared);
-        self.conn
-            .server
-            .hub()
-            .publish(topic, opcode, payload, except, compress)
+        (self.conn.server).publish_checked(topic, opcode, payload, except, compress)
     }
 
     /// Bytes queued and not yet taken by the operating system.

@@ -55,6 +55,7 @@
 //! [`LOGGED_FRAME_LIMIT`] skip the log: they are encoded once into their own buffer, which
 //! every subscriber shares without a copy.
 
+mod changes;
 mod subscribers;
 
 use std::collections::hash_map::RandomState;
@@ -63,10 +64,11 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use bytes::{Bytes, BytesMut};
 
+pub(crate) use self::changes::TopicChanges;
 pub(crate) use self::subscribers::Slot;
 use self::subscribers::Subscribers;
 use crate::sync::{lock, read, write};
@@ -201,6 +203,12 @@ pub struct PublishResult {
     ///
     /// [`SendStatus`]: crate::SendStatus
     pub refused: Option<TopicError>,
+    /// What became of the part meant for the other servers, with a
+    /// [backplane](crate::backplane): queued for them, or not sent (and why).
+    /// [`Remote::InProcess`] without one.
+    ///
+    /// [`Remote::InProcess`]: crate::backplane::Remote::InProcess
+    pub remote: crate::backplane::Remote,
 }
 
 impl PublishResult {
@@ -282,6 +290,8 @@ type Shard = Mutex<HashMap<Box<str>, Arc<Topic>>>;
 pub(crate) struct Hub {
     hasher: RandomState,
     shards: Box<[Shard]>,
+    /// Set when a backplane runs: told about each topic's first subscriber and last one.
+    changes: OnceLock<Arc<TopicChanges>>,
 }
 
 impl fmt::Debug for Hub {
@@ -297,6 +307,7 @@ impl Default for Hub {
         Hub {
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            changes: OnceLock::new(),
         }
     }
 }
@@ -305,6 +316,20 @@ impl Hub {
     fn shard(&self, topic: &str) -> MutexGuard<'_, HashMap<Box<str>, Arc<Topic>>> {
         let i = (self.hasher.hash_one(topic) as usize) % self.shards.len();
         lock(&self.shards[i])
+    }
+
+    /// From now on, marks in the returned set every topic that gains its first subscriber or
+    /// loses its last one (a backplane's subscriptions follow them).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn watch(&self) -> Arc<TopicChanges> {
+        Arc::clone(self.changes.get_or_init(Arc::default))
+    }
+
+    /// Tells the backplane, if any, that `topic` gained its first subscriber or lost its last.
+    fn changed(&self, topic: &str) {
+        if let Some(changes) = self.changes.get() {
+            changes.mark(topic);
+        }
     }
 
     /// The topic named `name`, if it is in the map (it may be dead).
@@ -338,7 +363,12 @@ impl Hub {
                 continue;
             }
             let slot = subscribers.insert(socket);
-            found.len.store(subscribers.len(), Ordering::Release);
+            let len = subscribers.len();
+            found.len.store(len, Ordering::Release);
+            drop(subscribers);
+            if len == 1 {
+                self.changed(topic);
+            }
             return slot;
         }
     }
@@ -367,10 +397,13 @@ impl Hub {
             return true;
         }
         // We killed it: out of the map, unless a subscriber has replaced it already.
-        let mut shard = self.shard(topic);
-        if shard.get(topic).is_some_and(|t| Arc::ptr_eq(t, &found)) {
-            shard.remove(topic);
+        {
+            let mut shard = self.shard(topic);
+            if shard.get(topic).is_some_and(|t| Arc::ptr_eq(t, &found)) {
+                shard.remove(topic);
+            }
         }
+        self.changed(topic);
         true
     }
 
