@@ -14,6 +14,11 @@
 //! measures both over `wss://`; otherwise plain HTTP/WS. HTTP/2 stays on, but wsbench offers
 //! ALPN `http/1.1` only, so every socket is an HTTP/1.1 upgrade, as against Bun.
 //!
+//! `REDIS_URL=redis://127.0.0.1:6379` shares `room` with every bench_server on that Redis (the
+//! Redis backplane), and `REUSE_PORT=1` lets several of them bind the one port, so that the
+//! kernel splits wsbench's clients between them (the two-node fan-out in the benchmarks
+//! README).
+//!
 //! Run it:   cargo run --release --example bench_server     (PORT, default 4001)
 //! Measure:  ../shared/tools/wsbench/compare.sh -w chat-16,chat-32,fanout-500 target/release/examples/bench_server
 //!           TLS=1 ../shared/tools/wsbench/compare.sh -w echo-p16 target/release/examples/bench_server
@@ -21,6 +26,7 @@
 use std::ffi::OsString;
 use std::io;
 
+use hyperbun::backplane::RedisBackplane;
 use hyperbun::prelude::*;
 use hyperbun::TlsConfig;
 
@@ -60,9 +66,13 @@ async fn main() -> std::io::Result<()> {
     let port = common::setup("warn", 4001);
     let tls = tls_from(std::env::var_os("TLS_CERT"), std::env::var_os("TLS_KEY"))?;
     let scheme = if tls.is_some() { "wss" } else { "ws" };
+    let app = app().config(config_from(
+        std::env::var("REDIS_URL").ok(),
+        std::env::var("REUSE_PORT").ok(),
+    )?);
     let server = match tls {
-        Some(tls) => app().bind_tls(("127.0.0.1", port), tls).await?,
-        None => app().bind(("127.0.0.1", port)).await?,
+        Some(tls) => app.bind_tls(("127.0.0.1", port), tls).await?,
+        None => app.bind(("127.0.0.1", port)).await?,
     };
     eprintln!("hyperbun listening on {scheme}://127.0.0.1:{port} (/echo, /ws)");
     server.stopped().await;
@@ -81,6 +91,16 @@ fn tls_from(cert: Option<OsString>, key: Option<OsString>) -> io::Result<Option<
             "set both TLS_CERT and TLS_KEY (PEM files), or neither for plain WS",
         )),
     }
+}
+
+/// The backplane on the Redis at `redis_url`, and `SO_REUSEPORT` when `reuse_port` is `1`.
+fn config_from(redis_url: Option<String>, reuse_port: Option<String>) -> io::Result<ServerConfig> {
+    let mut config = ServerConfig::default().reuse_port(reuse_port.as_deref() == Some("1"));
+    if let Some(url) = redis_url {
+        let backplane = RedisBackplane::new(&url).map_err(io::Error::other)?;
+        config = config.backplane(backplane.prefix("bench"));
+    }
+    Ok(config)
 }
 
 /// The routes, shared by `main` and the tests below.

@@ -80,51 +80,8 @@ fn app() -> Router {
     hyperbun::router![Chat, admit, room_stats, page]
 }
 
-/// The browser client.
-const PAGE: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>hyperbun chat</title>
-<style>
-  body { font: 15px system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; }
-  #log { border: 1px solid #ccc; height: 20rem; overflow-y: auto; padding: .5rem; }
-  #log div { margin: .15rem 0; }
-  form { display: flex; gap: .5rem; margin-top: .5rem; }
-  #text { flex: 1; }
-</style>
-</head>
-<body>
-<h1>hyperbun chat</h1>
-<form id="join"><input id="name" placeholder="your name" autofocus><button>Join</button></form>
-<div id="log" hidden></div>
-<form id="say" hidden><input id="text" placeholder="message" autocomplete="off"><button>Send</button></form>
-<p id="status"></p>
-<script>
-const $ = (id) => document.getElementById(id);
-let ws;
-function show(line) {
-  const div = document.createElement("div");
-  div.textContent = line;
-  $("log").append(div);
-  $("log").scrollTop = $("log").scrollHeight;
-}
-$("join").onsubmit = (e) => {
-  e.preventDefault();
-  const name = $("name").value.trim() || "Anonymous";
-  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?name=${encodeURIComponent(name)}`);
-  ws.onopen = () => { $("join").hidden = true; $("log").hidden = false; $("say").hidden = false; $("text").focus(); $("status").textContent = "connected"; };
-  ws.onmessage = (e) => show(e.data);
-  ws.onclose = (e) => { $("status").textContent = `disconnected (${e.code})`; };
-};
-$("say").onsubmit = (e) => {
-  e.preventDefault();
-  if ($("text").value) { ws.send($("text").value); $("text").value = ""; }
-};
-</script>
-</body>
-</html>
-"#;
+/// The browser client (the `cluster` example serves it too).
+const PAGE: &str = include_str!("chat_page.html");
 
 /// The page in two headless Chromium tabs (WebDriver); installs Chromium when missing.
 #[cfg(test)]
