@@ -10,7 +10,7 @@ use hyperbun::backplane::{RedisBackplane, Remote};
 use hyperbun::prelude::*;
 use hyperbun::test::{TestServer, TestWebSocket};
 use hyperbun_tests::redis::{RedisCluster, RedisOptions, RedisServer};
-use hyperbun_tests::{within, TestCert, WAIT};
+use hyperbun_tests::{within, RawWs, TestCert, WAIT};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Subscribes to the topic its query names (`/room?topic=T`, default `room`) and publishes
@@ -39,6 +39,21 @@ impl Room {
 #[upgrade("/room")]
 fn room_topic(Query(query): Query<HashMap<String, String>>) -> Upgrade<String> {
     Upgrade::new(query.get("topic").cloned().unwrap_or_else(|| "room".into()))
+}
+
+/// `/zip`: permessage-deflate, publish-to-self, and what it is sent is published compressed
+/// to `zip`.
+struct Zip;
+
+#[websocket("/zip", per_message_deflate = true, publish_to_self = true)]
+impl Zip {
+    fn open(ws: &mut WebSocket) {
+        ws.subscribe("zip");
+    }
+
+    fn message(ws: &mut WebSocket, msg: Message) {
+        ws.publish_compressed("zip", msg);
+    }
 }
 
 struct Publisher;
@@ -73,9 +88,10 @@ fn backplane(url: &str, prefix: &str, id: &str) -> RedisBackplane {
 /// A node: the test's sockets, on `backplane`; returns once it is connected to Redis.
 async fn node_with(backplane: RedisBackplane) -> TestServer {
     let config = ServerConfig::default().backplane(backplane);
-    let app =
-        TestServer::start(hyperbun::router![Room, room_topic, Publisher, pub_topic].config(config))
-            .await;
+    let app = TestServer::start(
+        hyperbun::router![Room, room_topic, Publisher, pub_topic, Zip].config(config),
+    )
+    .await;
     wait_until("the node to connect to Redis", || connected(&app)).await;
     app
 }
@@ -191,6 +207,47 @@ async fn a_publish_on_one_node_reaches_every_subscriber_on_every_node_once() {
     for app in [a, b, c] {
         app.stop().await;
     }
+}
+
+#[tokio::test]
+async fn compression_and_publish_to_self_behave_across_nodes_as_in_process() {
+    let redis = RedisServer::start().await;
+    let a = node(&redis, "zip", "a").await;
+    let b = node(&redis, "zip", "b").await;
+    let offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+    let (mut there, head) = RawWs::open_with(&b, "/zip", offer).await;
+    assert!(head.contains("permessage-deflate"), "{head}");
+    let mut here = a.ws("/zip").await;
+    a.wait_subscribers("zip", 1).await;
+    b.wait_subscribers("zip", 1).await;
+    wait_numsub(&redis, "zip:t:zip", 2).await;
+
+    // Compressed on the publishing node means compressed on the others.
+    let long = "compress me ".repeat(100);
+    a.server().publish_compressed("zip", long.as_str());
+    here.expect_text(&long).await;
+    let frame = there.read_frame().await;
+    assert!(frame.rsv1 && frame.payload.len() < long.len(), "{frame:?}");
+    a.server().publish("zip", long.as_str());
+    here.expect_text(&long).await;
+    let frame = there.read_frame().await;
+    assert!(
+        !frame.rsv1 && frame.payload == long.as_bytes(),
+        "uncompressed stays so"
+    );
+
+    // publish_to_self: the sender gets its own message once, from its own node only.
+    here.send("mine").await;
+    here.expect_text("mine").await;
+    here.expect_silence(Duration::from_millis(200)).await;
+    let frame = there.read_frame().await;
+    // Once, compressed as `publish_compressed` asked.
+    assert_eq!((frame.opcode, frame.rsv1), (1, true), "{frame:?}");
+    let next = tokio::time::timeout(Duration::from_millis(200), there.read_frame()).await;
+    assert!(next.is_err(), "nothing twice: {next:?}");
+    drop((here, there));
+    a.stop().await;
+    b.stop().await;
 }
 
 #[tokio::test]

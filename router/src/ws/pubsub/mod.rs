@@ -737,6 +737,36 @@ mod tests {
         assert!(capacity < 100, "capacity {capacity}");
     }
 
+    /// Checks that nothing was marked for the backplane.
+    async fn unmarked(changes: &TopicChanges) {
+        let next = tokio::time::timeout(std::time::Duration::from_millis(20), changes.next());
+        assert!(next.await.is_err(), "nothing marked");
+    }
+
+    #[tokio::test]
+    async fn only_a_topics_first_subscriber_and_its_last_tell_the_backplane() {
+        let hub = Hub::default();
+        let [a, b] = [(); 2].map(|()| Member::new());
+        assert!(a.join(&hub, "before"), "no backplane watches yet");
+        let changes = hub.watch();
+        assert!(b.join(&hub, "before"));
+        unmarked(&changes).await;
+
+        assert!(a.join(&hub, "room"));
+        assert_eq!(changes.next().await, [Box::from("room")]);
+        // The second subscriber, and a leaver who is not the last: nothing.
+        assert!(b.join(&hub, "room"));
+        assert!(a.leave(&hub, "room"));
+        unmarked(&changes).await;
+        assert!(b.leave(&hub, "room"));
+        assert_eq!(changes.next().await, [Box::from("room")]);
+        assert_eq!(
+            hub.subscriber_count("room"),
+            0,
+            "gone when the backplane looks"
+        );
+    }
+
     #[test]
     fn an_emptied_topic_is_freed_and_can_be_joined_again() {
         let hub = Hub::default();
