@@ -2,7 +2,8 @@
 # The whole test suite, exactly as CI runs it (.ci/run calls this script):
 # formatting, lints, the docs (no broken links), every test in the workspace — unit, doc,
 # integration (real servers on 127.0.0.1 with real clients, Python's `websockets` and headless
-# Chromium among them; tests/interop/setup.sh and tests/browser/setup.sh install those)
+# Chromium among them, and real redis-servers for the backplane; tests/interop/setup.sh,
+# tests/browser/setup.sh and tests/interop/setup-redis.sh install those)
 # and the trybuild ui-tests that document every rule the macros enforce — and the Autobahn
 # WebSocket conformance suite against the echo example (cases 1–10, and a sample of the
 # permessage-deflate cases). It installs what the tests need when it is missing, so it passes on a
