@@ -302,11 +302,16 @@ async fn publishes_keep_their_order_per_publisher_with_none_lost_under_load() {
     const PUBLISHERS: usize = 2;
     const EACH: usize = 50_000;
     let redis = RedisServer::start().await;
-    // Room for the whole burst: the clients send faster than a debug build's pipelines
-    // drain (a smaller queue reports the excess not sent; see the stalled-Redis test).
-    let a =
-        node_with(backplane(&redis.url(), "order", "a").queue_capacity(PUBLISHERS * EACH)).await;
-    let b = node(&redis, "order", "b").await;
+    // Room for the whole burst, both ways: the clients send faster than a debug build's
+    // pipelines drain, and `b` may be busier than Redis is fast (smaller buffers report the
+    // excess: not sent, or missed; see the stalled-Redis test).
+    let room = |id| {
+        backplane(&redis.url(), "order", id)
+            .queue_capacity(PUBLISHERS * EACH)
+            .incoming_capacity(PUBLISHERS * EACH)
+    };
+    let a = node_with(room("a")).await;
+    let b = node_with(room("b")).await;
     let far = members(&b, "load", 1).await.pop().unwrap();
     let near = members(&a, "load", 1).await.pop().unwrap();
     // Both nodes hold the channel: what is published from now on reaches both.
@@ -662,6 +667,12 @@ async fn a_bad_backplane_setting_fails_at_start_naming_it() {
                 .unwrap()
                 .queue_capacity(0),
             "queue_capacity",
+        ),
+        (
+            RedisBackplane::new("redis://127.0.0.1:1")
+                .unwrap()
+                .incoming_capacity(0),
+            "incoming_capacity",
         ),
         (
             RedisBackplane::new("redis://127.0.0.1:1")

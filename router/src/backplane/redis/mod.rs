@@ -62,6 +62,7 @@ pub struct RedisBackplane {
     prefix: String,
     node_id: Option<String>,
     queue_capacity: usize,
+    incoming_capacity: usize,
     sharded: bool,
     heartbeat: Duration,
     count_timeout: Duration,
@@ -75,6 +76,7 @@ impl fmt::Debug for RedisBackplane {
             .field("prefix", &self.prefix)
             .field("node_id", &self.node_id)
             .field("queue_capacity", &self.queue_capacity)
+            .field("incoming_capacity", &self.incoming_capacity)
             .field("sharded", &self.sharded)
             .field("heartbeat", &self.heartbeat)
             .field("count_timeout", &self.count_timeout)
@@ -106,6 +108,7 @@ impl RedisBackplane {
             prefix: "hyperbun".to_owned(),
             node_id: None,
             queue_capacity: 65_536,
+            incoming_capacity: 16_384,
             sharded: false,
             heartbeat: Duration::from_secs(1),
             count_timeout: Duration::from_secs(1),
@@ -138,6 +141,19 @@ impl RedisBackplane {
     #[must_use]
     pub fn queue_capacity(mut self, messages: usize) -> Self {
         self.queue_capacity = messages;
+        self
+    }
+
+    /// How many messages from other nodes may wait for this node to deliver them; a node that
+    /// falls further behind (its runtime too busy to read them) misses the oldest, and counts
+    /// them in [`BackplaneStats::missed`](super::BackplaneStats::missed). Default: **16 384**.
+    ///
+    /// The buffer is allocated up front, about 1.2 KiB per message of capacity in all (the
+    /// Redis client gives each of its event channels this size): 16 384 costs ~20 MiB per
+    /// server.
+    #[must_use]
+    pub fn incoming_capacity(mut self, messages: usize) -> Self {
+        self.incoming_capacity = messages;
         self
     }
 
@@ -187,6 +203,11 @@ impl RedisBackplane {
                 "RedisBackplane::queue_capacity must be at least 1".into(),
             ));
         }
+        if self.incoming_capacity == 0 {
+            return Err(invalid(
+                "RedisBackplane::incoming_capacity must be at least 1".into(),
+            ));
+        }
         if self.heartbeat < Duration::from_millis(10) {
             return Err(invalid(format!(
                 "RedisBackplane::heartbeat of {:?} is too short (at least 10 ms)",
@@ -215,6 +236,7 @@ impl RedisBackplane {
             prefix: self.prefix.clone(),
             id,
             queue_capacity: self.queue_capacity,
+            incoming: self.incoming_capacity,
             sharded: self.sharded,
             heartbeat: self.heartbeat,
             count_timeout: self.count_timeout,

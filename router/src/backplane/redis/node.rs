@@ -64,6 +64,7 @@ pub(super) struct Settings {
     pub(super) prefix: String,
     pub(super) id: String,
     pub(super) queue_capacity: usize,
+    pub(super) incoming: usize,
     pub(super) sharded: bool,
     pub(super) heartbeat: Duration,
     pub(super) count_timeout: Duration,
@@ -152,13 +153,14 @@ impl Node {
                 c.internal_command_timeout = Duration::from_secs(5);
                 c.tcp.nodelay = Some(true);
             })
-            .with_performance_config(|p| {
-                // Publishes from other nodes wait here while the receiving task catches up.
-                p.broadcast_channel_capacity = 1 << 16;
-                p.default_command_timeout = Duration::from_secs(5);
-            })
+            .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(5))
             .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2));
         let publisher = builder.build()?;
+        // Publishes from other nodes wait in the subscribed client's broadcast channel while
+        // the receiving task catches up; one that falls further behind than this misses
+        // messages (counted in `missed`). fred gives every event channel of a client this
+        // capacity, up front (~1 KiB per slot in all), so only this client gets it.
+        builder.with_performance_config(|p| p.broadcast_channel_capacity = settings.incoming);
         let subscriber = builder.build()?;
         let (queue, outgoing) = mpsc::channel(settings.queue_capacity);
         let hub = settings.server.hub_arc();
