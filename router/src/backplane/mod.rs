@@ -63,8 +63,8 @@ pub enum Remote {
     /// the connection to the broker drops before the broker takes it (counted in
     /// [`BackplaneStats::lost`]).
     Queued,
-    /// Not sent: the broker is unreachable (the backplane is reconnecting). The other nodes
-    /// will not get this message.
+    /// Not sent: the broker is unreachable (the backplane is still connecting after the
+    /// server started, or reconnecting). The other nodes will not get this message.
     Unavailable,
     /// Not sent: the outgoing queue holds
     /// [`queue_capacity`](RedisBackplane::queue_capacity) messages the broker has not taken
@@ -142,7 +142,7 @@ pub struct BackplaneStats {
     pub not_sent: u64,
     /// Publishes queued, then lost with the connection (or answered with an error).
     pub lost: u64,
-    /// Publishes in the outgoing queue now.
+    /// Publishes waiting for the broker now (queued, or sent and not yet acknowledged).
     pub queued: usize,
     /// Messages from other nodes delivered here.
     pub received: u64,

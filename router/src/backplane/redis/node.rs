@@ -442,8 +442,12 @@ impl Node {
         changes: &TopicChanges,
         e: &fred::error::Error,
     ) {
-        tracing::debug!(target: TARGET, node = %self.id, error = %e, topics = topics.len(), "subscription change failed; will retry");
-        // Not at once: Redis is failing, and a reconnect restores everything anyway.
+        tracing::debug!(target: TARGET, node = %self.id, error = %e, topics = topics.len(), "subscription change failed");
+        if !self.subscriber.is_connected() {
+            // The reconnect restores every topic that has subscribers then.
+            return;
+        }
+        // Connected but refused or timed out: again shortly, not at once.
         tokio::time::sleep(Duration::from_millis(100)).await;
         topics.iter().for_each(|t| changes.mark(t));
     }
@@ -532,9 +536,16 @@ impl Node {
             .wait_for(|phase| *phase != crate::server::Phase::Running)
             .await;
         let settle = async {
-            while server.pending_websockets() > 0 || self.queued.load(Ordering::Relaxed) > 0 {
+            while server.pending_websockets() > 0 {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
+            // What they published: a second at most (Redis may be down or stalled).
+            let drained = async {
+                while self.queued.load(Ordering::Relaxed) > 0 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
         };
         let aborting = stop.wait_for(|phase| *phase == crate::server::Phase::Aborting);
         tokio::select! {
