@@ -67,7 +67,9 @@ async fn main() -> std::io::Result<()> {
     let tls = tls_from(std::env::var_os("TLS_CERT"), std::env::var_os("TLS_KEY"))?;
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     let app = app().config(config_from(
-        std::env::var("REDIS_URL").ok(),
+        std::env::var("REDIS_URL")
+            .ok()
+            .filter(|url| !url.is_empty()),
         std::env::var("REUSE_PORT").ok(),
     )?);
     let server = match tls {

@@ -68,9 +68,10 @@ start() {
     fi
     local nodes=1 reuse=0
     [[ $1 == two ]] && nodes=2 reuse=1
+    local env=(PORT="$PORT" REUSE_PORT="$reuse")
+    [[ -n $redis_url ]] && env+=(REDIS_URL="$redis_url")
     for _ in $(seq "$nodes"); do
-        PORT=$PORT REDIS_URL=$redis_url REUSE_PORT=$reuse taskset -c "$SERVER_CPU" "$binary" \
-            >>"$out/server.log" 2>&1 &
+        env -u REDIS_URL "${env[@]}" taskset -c "$SERVER_CPU" "$binary" >>"$out/server.log" 2>&1 &
         pids+=($!)
         wait_port "$PORT"
     done
@@ -90,7 +91,7 @@ for round in $(seq "$ROUNDS"); do
         line=$(python3 -c '
 import json, sys
 r = json.loads(sys.argv[1])
-print(f"{r[\"deliveries_per_s\"]:.0f} {r[\"latency_us\"][\"p99\"]} {r[\"undelivered\"]} {r[\"machine_cpu_pct\"]:.0f} {r[\"ok\"]}")
+print("%.0f %s %s %.0f %s" % (r["deliveries_per_s"], r["latency_us"]["p99"], r["undelivered"], r["machine_cpu_pct"], r["ok"]))
 ' "$json")
         read -r rate p99 undelivered cpu ok <<<"$line"
         printf '%-10s round %d: %12s deliveries/s  p99 %8s us  undelivered %s  machine CPU %s%%  ok=%s\n' \
