@@ -1,8 +1,9 @@
 //! A small WebDriver client for the chat page (`chat_page.html`), which the `chat` and
 //! `cluster` examples both serve: [`Driver`] starts `chromedriver`, and each [`Tab`] is a
 //! headless Chromium window (a WebDriver session with a fresh profile) that opens the page,
-//! joins the room, types, and reads the message log. `tests/browser/setup.sh` installs
-//! Chromium and chromedriver (Debian packages) when they are missing.
+//! joins the room, types, and reads the message log. [`two_tabs_chat`] is both examples'
+//! scenario: two tabs join, talk, and one leaves. `tests/browser/setup.sh` installs Chromium
+//! and chromedriver (Debian packages) when they are missing.
 //!
 //! Why hand-written: WebDriver is a small JSON-over-HTTP protocol; the handful of commands
 //! used here (new session, navigate, find element, type, click, run a script, end session)
@@ -10,6 +11,7 @@
 //! would bring its own HTTP client and dependency tree into the examples' build for seven
 //! kinds of request.
 
+use std::fmt::Debug;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -212,4 +214,87 @@ impl Tab<'_> {
         self.command(Method::DELETE, "", json!({})).await;
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// Waits until `read` returns `expected`, polling every 20 ms.
+///
+/// # Panics
+///
+/// After [`PATIENCE`], saying what it waited for (`what`) and the last value read.
+pub(super) async fn wait_for<T: PartialEq + Debug>(
+    what: &str,
+    expected: T,
+    read: impl AsyncFn() -> T,
+) {
+    let started = Instant::now();
+    loop {
+        let seen = read().await;
+        if seen == expected {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "waited {PATIENCE:?} for {what} to be {expected:?}; it is {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Where the two tabs of [`two_tabs_chat`] meet, and how the test reads the room.
+pub(super) struct Room<'a, Settle, Stats> {
+    /// The page ada opens and the page bob opens: one server's twice, or two servers' that
+    /// share the room.
+    pub(super) pages: [&'a str; 2],
+    /// Chromium's flags beyond [`FLAGS`] (the `https://` test's trusted certificate).
+    pub(super) flags: &'a [String],
+    /// Called with how many are in the room after each join and after bob leaves; returns
+    /// once the servers have caught up with it.
+    pub(super) settle: Settle,
+    /// Reads `/room-stats` from ada's server.
+    pub(super) stats: Stats,
+    /// What `stats` reads with ada and bob in, and then with ada alone.
+    pub(super) expected_stats: [Value; 2],
+}
+
+/// Two tabs join the chat, talk, and one leaves, as [`Room`] says where and how.
+pub(super) async fn two_tabs_chat(
+    driver: &Driver,
+    room: Room<'_, impl AsyncFn(usize), impl AsyncFn() -> Value>,
+) {
+    let [ada_page, bob_page] = room.pages;
+    let [both_in, ada_alone] = room.expected_stats;
+    let ada = driver.open_tab(room.flags).await;
+    let bob = driver.open_tab(room.flags).await;
+
+    ada.join(ada_page, "ada").await;
+    ada.expect_line("ada joined").await;
+    (room.settle)(1).await;
+    bob.join(bob_page, "bob").await;
+    ada.expect_line("bob joined").await;
+    bob.expect_line("bob joined").await;
+    (room.settle)(2).await;
+    assert_eq!((room.stats)().await, both_in);
+
+    // The browser negotiated permessage-deflate (and compresses what it sends).
+    let extensions = ada.script("return ws.extensions").await;
+    assert!(
+        extensions
+            .as_str()
+            .is_some_and(|e| e.starts_with("permessage-deflate")),
+        "Chromium's socket has extensions {extensions}"
+    );
+
+    ada.type_and_submit("#text", "#say button", "hello from ada")
+        .await;
+    bob.expect_line("ada: hello from ada").await;
+    ada.expect_line("ada: hello from ada").await;
+    bob.type_and_submit("#text", "#say button", "hi ada ☕")
+        .await;
+    ada.expect_line("bob: hi ada ☕").await;
+
+    bob.close().await;
+    ada.expect_line("bob left").await;
+    (room.settle)(1).await;
+    assert_eq!((room.stats)().await, ada_alone);
+    ada.close().await;
 }

@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use hyperbun::http::Version;
 use hyperbun::prelude::*;
@@ -24,61 +23,27 @@ use hyperbun_tests::{https_get, start_tls, TestCert};
 #[path = "browser.rs"]
 mod browser;
 
-use browser::{Driver, PATIENCE};
+use browser::{two_tabs_chat, wait_for, Driver, Room};
 
-/// Two tabs join the chat at `base`, talk, and one leaves; `room_stats` reads `/room-stats`
-/// over the same transport.
-async fn two_tabs_chat(
-    driver: &Driver,
-    extra: &[String],
-    base: &str,
-    server: &Server,
-    room_stats: impl AsyncFn() -> Value,
-) {
-    let ada = driver.open_tab(extra).await;
-    let bob = driver.open_tab(extra).await;
-
-    ada.join(base, "ada").await;
-    ada.expect_line("ada joined").await;
-    bob.join(base, "bob").await;
-    ada.expect_line("bob joined").await;
-    bob.expect_line("bob joined").await;
-    assert_eq!(room_stats().await, json!({ "chat": 2 }));
-
-    // The browser negotiated permessage-deflate (and compresses what it sends).
-    let extensions = ada.script("return ws.extensions").await;
-    assert!(
-        extensions
-            .as_str()
-            .is_some_and(|e| e.starts_with("permessage-deflate")),
-        "Chromium's socket has extensions {extensions}"
-    );
-
-    ada.type_and_submit("#text", "#say button", "hello from ada")
-        .await;
-    bob.expect_line("ada: hello from ada").await;
-    ada.expect_line("ada: hello from ada").await;
-    bob.type_and_submit("#text", "#say button", "hi ada ☕")
-        .await;
-    ada.expect_line("bob: hi ada ☕").await;
-
-    bob.close().await;
-    ada.expect_line("bob left").await;
-    let started = Instant::now();
-    while server.subscriber_count("chat") != 1 {
-        assert!(started.elapsed() < PATIENCE, "bob's socket never left");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(room_stats().await, json!({ "chat": 1 }));
-    ada.close().await;
+/// The chat's one server holds the room: settled once its count of `chat` is `n`.
+async fn settled(server: &Server, n: usize) {
+    let count = async || server.subscriber_count("chat");
+    wait_for("the server's count of `chat`", n, count).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browser_tabs_chat() {
     let app = TestServer::start(super::app()).await;
     let driver = Driver::start().await;
-    let room_stats = async || app.get("/room-stats").await.json::<Value>();
-    two_tabs_chat(&driver, &[], &app.url("/"), app.server(), room_stats).await;
+    let page = app.url("/");
+    let room = Room {
+        pages: [&page, &page],
+        flags: &[],
+        settle: async |n| settled(app.server(), n).await,
+        stats: async || app.get("/room-stats").await.json::<Value>(),
+        expected_stats: [json!({ "chat": 2 }), json!({ "chat": 1 })],
+    };
+    two_tabs_chat(&driver, room).await;
     app.stop().await;
 }
 
@@ -112,10 +77,6 @@ async fn two_browser_tabs_chat_over_https() {
         "--ignore-certificate-errors-spki-list={}",
         cert.spki_sha256()
     )];
-    let room_stats = async || {
-        let (_, reply) = https_get(addr, cert.client_config(), "/room-stats").await;
-        reply.json::<Value>()
-    };
     let base = format!("https://127.0.0.1:{}/", addr.port());
     let tab = driver.open_tab(&trust).await;
     tab.go(&base).await;
@@ -124,7 +85,17 @@ async fn two_browser_tabs_chat_over_https() {
         .await;
     tab.close().await;
 
-    two_tabs_chat(&driver, &trust, &base, &server, room_stats).await;
+    let room = Room {
+        pages: [&base, &base],
+        flags: &trust,
+        settle: async |n| settled(&server, n).await,
+        stats: async || {
+            let (_, reply) = https_get(addr, cert.client_config(), "/room-stats").await;
+            reply.json::<Value>()
+        },
+        expected_stats: [json!({ "chat": 2 }), json!({ "chat": 1 })],
+    };
+    two_tabs_chat(&driver, room).await;
 
     let opened_over = OPENED_OVER.lock().unwrap().clone();
     eprintln!("Chromium over https: page over {page_over}, sockets opened over {opened_over:?}");
