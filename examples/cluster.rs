@@ -104,6 +104,12 @@ fn app(backplane: RedisBackplane) -> Router {
     hyperbun::router![Chat, admit, room_stats, page].config(config)
 }
 
+/// The page in two headless Chromium tabs (WebDriver), one on each of two servers; installs
+/// Chromium when missing.
+#[cfg(test)]
+#[path = "cluster_browser_test.rs"]
+mod browser_test;
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -114,8 +120,9 @@ mod tests {
 
     use super::*;
 
-    /// A server of the example on the test's Redis, once it is connected.
-    async fn server(redis: &RedisServer) -> TestServer {
+    /// A server of the example on the test's Redis, once it is connected (the browser test
+    /// starts its two with it too).
+    pub(super) async fn server(redis: &RedisServer) -> TestServer {
         let app = TestServer::start(app(RedisBackplane::new(&redis.url()).unwrap())).await;
         for _ in 0..500 {
             if app.server().backplane_stats().is_some_and(|s| s.connected) {
@@ -135,7 +142,7 @@ mod tests {
     /// that also takes the other servers' count queries. Until then lines published on the
     /// other servers miss it, and their `/room-stats` waits a second for its count and goes
     /// without it (`"cluster": 1` with two in the room).
-    async fn wait_subscribed(redis: &RedisServer, servers: usize) {
+    pub(super) async fn wait_subscribed(redis: &RedisServer, servers: usize) {
         let started = tokio::time::Instant::now();
         loop {
             let reply = redis.cli(&["PUBSUB", "NUMSUB", CHANNEL]).await;
