@@ -104,17 +104,25 @@ fn app(backplane: RedisBackplane) -> Router {
     hyperbun::router![Chat, admit, room_stats, page].config(config)
 }
 
+/// The page in two headless Chromium tabs (WebDriver), one on each of two servers; installs
+/// Chromium when missing.
+#[cfg(test)]
+#[path = "cluster_browser_test.rs"]
+mod browser_test;
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use hyperbun::test::TestServer;
     use hyperbun_tests::redis::RedisServer;
+    use hyperbun_tests::WAIT;
 
     use super::*;
 
-    /// A server of the example on the test's Redis, once it is connected.
-    async fn server(redis: &RedisServer) -> TestServer {
+    /// A server of the example on the test's Redis, once it is connected (the browser test
+    /// starts its two with it too).
+    pub(super) async fn server(redis: &RedisServer) -> TestServer {
         let app = TestServer::start(app(RedisBackplane::new(&redis.url()).unwrap())).await;
         for _ in 0..500 {
             if app.server().backplane_stats().is_some_and(|s| s.connected) {
@@ -123,6 +131,31 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the example never connected to {}", redis.url());
+    }
+
+    /// The room's channel on Redis: the example's prefix, `t:` for a topic, the topic.
+    const CHANNEL: &str = "hyperbun-chat:t:chat";
+
+    /// Waits until `servers` servers are subscribed to the room's channel on Redis (`PUBSUB
+    /// NUMSUB`). A server subscribes a moment after its first socket joins the room, on a
+    /// connection of its own that `connected` (the publishing one) does not wait for, and
+    /// that also takes the other servers' count queries. Until then lines published on the
+    /// other servers miss it, and their `/room-stats` waits a second for its count and goes
+    /// without it (`"cluster": 1` with two in the room).
+    pub(super) async fn wait_subscribed(redis: &RedisServer, servers: usize) {
+        let started = tokio::time::Instant::now();
+        loop {
+            let reply = redis.cli(&["PUBSUB", "NUMSUB", CHANNEL]).await;
+            let seen = reply.lines().last().unwrap_or_default();
+            if seen == servers.to_string() {
+                return;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "waited {WAIT:?} for {servers} servers on {CHANNEL}; PUBSUB NUMSUB says {seen}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test]
@@ -134,12 +167,11 @@ mod tests {
 
         let mut ada = one.ws("/ws?name=ada").await;
         ada.expect_text("ada joined").await;
-        redis
-            .wait_channels("hyperbun-chat:t:*", false, &["hyperbun-chat:t:chat"])
-            .await;
+        wait_subscribed(&redis, 1).await;
         let mut bob = two.ws("/ws?name=bob").await;
         bob.expect_text("bob joined").await;
         ada.expect_text("bob joined").await;
+        wait_subscribed(&redis, 2).await;
         let stats = one.get("/room-stats").await.json::<Value>();
         assert_eq!(stats, json!({ "chat": 1, "cluster": 2 }));
 

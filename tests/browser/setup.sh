@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Chromium and its WebDriver (Debian packages `chromium`, `chromium-driver`) when
-# missing, for the browser test of the chat example, and prints the two paths:
+# missing, for the browser tests of the chat and cluster examples, and prints the two paths:
 #   /usr/bin/chromium /usr/bin/chromedriver
 # Idempotent; one installer at a time (tests run in parallel). CHROMIUM and CHROMEDRIVER
 # point at other binaries instead.
