@@ -134,7 +134,8 @@ pub enum BackplaneError {
 pub struct BackplaneStats {
     /// This node's id (unique among the nodes sharing a prefix).
     pub node_id: String,
-    /// Connected to the broker now.
+    /// Connected to the broker now: publishes go out, this node's subscriptions are in place,
+    /// and it is on the list of live nodes (or joins it at its next heartbeat).
     pub connected: bool,
     /// Publishes the broker took.
     pub sent: u64,

@@ -117,6 +117,12 @@ pub(crate) struct Node {
     subscriber: Client,
     /// The publishing connection is up: publishes are queued, not refused.
     up: AtomicBool,
+    /// The subscribed connection holds this node's own channel and every topic's: the node
+    /// receives what others send it. Only then does it join the live set (a node there that
+    /// cannot hear count queries would make every count wait for it).
+    listening: AtomicBool,
+    /// Wakes the heartbeat once the node is listening, so it joins the live set at once.
+    joined: tokio::sync::Notify,
     queue: mpsc::Sender<Outgoing>,
     /// Publishes queued or in a pipeline Redis has not answered yet.
     queued: AtomicUsize,
@@ -179,6 +185,8 @@ impl Node {
             publisher,
             subscriber,
             up: AtomicBool::new(false),
+            listening: AtomicBool::new(false),
+            joined: tokio::sync::Notify::new(),
             queue,
             queued: AtomicUsize::new(0),
             counters: Counters::default(),
@@ -228,6 +236,11 @@ impl Node {
             self.queued.fetch_sub(1, Ordering::Relaxed);
         }
         remote
+    }
+
+    /// Both connections up, and the subscriptions in place.
+    fn is_connected(&self) -> bool {
+        self.up.load(Ordering::Acquire) && self.listening.load(Ordering::Acquire)
     }
 
     fn set_up(&self, up: bool) {
@@ -379,6 +392,7 @@ impl Node {
                 event = reconnects.recv() => match event {
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         // A new connection holds no subscriptions: all of them again.
+                        self.listening.store(false, Ordering::Release);
                         subscribed.clear();
                         self.restore(&mut subscribed, &changes).await;
                     }
@@ -392,8 +406,9 @@ impl Node {
 
     /// Subscribes this node's own channel and every topic that has subscribers.
     async fn restore(&self, subscribed: &mut HashSet<Box<str>>, changes: &TopicChanges) {
-        if let Err(e) = self.subscribe(vec![self.inbox.to_string()]).await {
-            tracing::warn!(target: TARGET, node = %self.id, error = %e, "cannot subscribe this node's channel; counts will not reach it until Redis is back");
+        let inbox = self.subscribe(vec![self.inbox.to_string()]).await;
+        if let Err(e) = &inbox {
+            tracing::warn!(target: TARGET, node = %self.id, error = %e, "cannot subscribe this node's channel; it stays out of cluster counts until Redis is back");
         }
         let topics: Vec<Box<str>> = self.hub.topics().into_iter().map(Into::into).collect();
         for chunk in topics.chunks(SUBSCRIBE_CHUNK) {
@@ -406,6 +421,10 @@ impl Node {
         }
         self.subscriptions
             .store(subscribed.len(), Ordering::Relaxed);
+        if inbox.is_ok() {
+            self.listening.store(true, Ordering::Release);
+            self.joined.notify_one();
+        }
         tracing::debug!(target: TARGET, node = %self.id, topics = subscribed.len(), "subscriptions restored");
     }
 
@@ -487,7 +506,10 @@ impl Node {
             tokio::select! {
                 _ = timer.tick() => {
                     self.set_up(self.publisher.is_connected());
-                    if self.up.load(Ordering::Acquire) {
+                    if !self.subscriber.is_connected() {
+                        self.listening.store(false, Ordering::Release);
+                    }
+                    if self.is_connected() {
                         let beat = self.eval(HEARTBEAT, vec![self.id.to_string(), ttl.clone()]);
                         match beat.await {
                             Ok(_) => failing = false,
@@ -498,6 +520,7 @@ impl Node {
                         }
                     }
                 }
+                () = self.joined.notified() => timer.reset_immediately(),
                 Ok(_) = reconnects.recv() => {
                     self.set_up(true);
                     timer.reset_immediately();
@@ -581,7 +604,8 @@ impl Node {
 
     async fn count_everywhere(&self, topic: &str) -> Result<ClusterCount, BackplaneError> {
         let local = self.hub.subscriber_count(topic);
-        if !self.up.load(Ordering::Acquire) {
+        // Answers come to this node's channel: it must be listening.
+        if !self.is_connected() {
             return Err(BackplaneError::Unavailable);
         }
         let others = self.other_nodes().await?;
@@ -678,7 +702,7 @@ impl Backplane for Node {
     fn stats(&self) -> BackplaneStats {
         BackplaneStats {
             node_id: self.id.to_string(),
-            connected: self.up.load(Ordering::Acquire),
+            connected: self.is_connected(),
             sent: self.counters.sent.load(Ordering::Relaxed),
             not_sent: self.counters.not_sent.load(Ordering::Relaxed),
             lost: self.counters.lost.load(Ordering::Relaxed),
