@@ -153,6 +153,12 @@ async fn wait_shard_numsub(cluster: &RedisCluster, channel: &str, nodes: usize) 
     .await;
 }
 
+/// `app`'s cluster count of `topic`: (subscribers, nodes counted, every live node answered).
+async fn cluster_count(app: &TestServer, topic: &str) -> (usize, usize, bool) {
+    let count = app.server().cluster_subscriber_count(topic).await.unwrap();
+    (count.subscribers, count.nodes, count.is_complete())
+}
+
 async fn members(app: &TestServer, topic: &str, count: usize) -> Vec<TestWebSocket> {
     let mut sockets = Vec::new();
     for _ in 0..count {
@@ -406,32 +412,21 @@ async fn a_cluster_count_adds_every_live_node_and_forgets_one_killed_without_goo
         on_b.push(b.ws("/room").await);
     }
 
-    let count = within("a cluster count", async {
-        loop {
-            let count = a.server().cluster_subscriber_count("room").await.unwrap();
-            if count.subscribers == 6 {
-                return count;
-            }
+    // `b` counts its sockets once their `open` has run: a moment after the handshake.
+    within("b's three sockets in the count", async {
+        while cluster_count(&a, "room").await.0 != 6 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await;
-    assert_eq!((count.nodes, count.is_complete()), (3, true), "{count:?}");
+    assert_eq!(cluster_count(&a, "room").await, (6, 3, true));
     assert_eq!(
         a.server().subscriber_count("room"),
         2,
         "the local count stays local"
     );
-    let from_c = c.server().cluster_subscriber_count("room").await.unwrap();
-    assert_eq!((from_c.subscribers, from_c.nodes), (6, 3));
-    assert_eq!(
-        c.server()
-            .cluster_subscriber_count("nobody")
-            .await
-            .unwrap()
-            .subscribers,
-        0
-    );
+    assert_eq!(cluster_count(&c, "room").await, (6, 3, true));
+    assert_eq!(cluster_count(&c, "nobody").await, (0, 3, true));
 
     // Killed: no goodbye. Until its heartbeat expires it is named, not counted.
     b.kill().await;
@@ -442,22 +437,12 @@ async fn a_cluster_count_adds_every_live_node_and_forgets_one_killed_without_goo
     }
     // Three heartbeats later it is off the list: complete again, without it.
     tokio::time::sleep(HEARTBEAT * 4).await;
-    let count = a.server().cluster_subscriber_count("room").await.unwrap();
-    assert_eq!(
-        (count.subscribers, count.nodes, count.is_complete()),
-        (3, 2, true),
-        "{count:?}"
-    );
+    assert_eq!(cluster_count(&a, "room").await, (3, 2, true));
 
     // A node that stops says goodbye: gone from the list at once.
     drop(on_c);
     c.stop().await;
-    let count = a.server().cluster_subscriber_count("room").await.unwrap();
-    assert_eq!(
-        (count.subscribers, count.nodes, count.is_complete()),
-        (2, 1, true),
-        "{count:?}"
-    );
+    assert_eq!(cluster_count(&a, "room").await, (2, 1, true));
     drop(on_a);
     a.stop().await;
 }
