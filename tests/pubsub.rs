@@ -246,7 +246,7 @@ async fn publish_reaches_every_subscriber_but_the_sender() {
     let results = journal::wait("lobby-results", 1).await;
     assert_eq!(
         results[0],
-        "PublishResult { delivered: 2, backpressured: 0, dropped: 0, refused: None }"
+        "PublishResult { delivered: 2, backpressured: 0, dropped: 0, refused: None, remote: InProcess }"
     );
 
     // The sender got nothing: the next thing it reads is its own command's answer.
@@ -257,7 +257,7 @@ async fn publish_reaches_every_subscriber_but_the_sender() {
     let reply = app.get("/say/lobby/hello").await;
     assert_eq!(
         reply.text(),
-        "PublishResult { delivered: 3, backpressured: 0, dropped: 0, refused: None }"
+        "PublishResult { delivered: 3, backpressured: 0, dropped: 0, refused: None, remote: InProcess }"
     );
     for ws in [&mut a, &mut b, &mut c] {
         ws.expect_text("hello").await;
@@ -265,7 +265,7 @@ async fn publish_reaches_every_subscriber_but_the_sender() {
     // A topic nobody is on.
     assert_eq!(
         app.get("/say/nobody/x").await.text(),
-        "PublishResult { delivered: 0, backpressured: 0, dropped: 0, refused: None }"
+        "PublishResult { delivered: 0, backpressured: 0, dropped: 0, refused: None, remote: InProcess }"
     );
     assert_eq!(app.server().topic_count(), 1);
     assert_eq!(app.server().topics(), ["lobby"]);
