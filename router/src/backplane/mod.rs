@@ -6,6 +6,7 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "redis")]
+//! # #[allow(dead_code)]
 //! # async fn run(router: hyperbun::Router) -> Result<(), Box<dyn std::error::Error>> {
 //! use hyperbun::backplane::RedisBackplane;
 //! use hyperbun::ServerConfig;

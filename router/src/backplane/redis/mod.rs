@@ -100,6 +100,13 @@ impl RedisBackplane {
     /// sent ([`Remote::Unavailable`](super::Remote::Unavailable)).
     pub fn new(url: &str) -> Result<Self, BackplaneError> {
         let shown = redact(url);
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        if !SCHEMES.contains(&scheme) {
+            return Err(BackplaneError::Config(format!(
+                "invalid Redis URL {shown}: it must start with redis://, rediss://, \
+                 redis-cluster:// or rediss-cluster://"
+            )));
+        }
         let config = fred::types::config::Config::from_url(url)
             .map_err(|e| BackplaneError::Config(format!("invalid Redis URL {shown}: {e}")))?;
         Ok(RedisBackplane {
@@ -246,6 +253,18 @@ impl RedisBackplane {
         Ok(node)
     }
 }
+
+/// The URL schemes a backplane connects with (fred also reads Valkey's names for them).
+const SCHEMES: [&str; 8] = [
+    "redis",
+    "rediss",
+    "redis-cluster",
+    "rediss-cluster",
+    "valkey",
+    "valkeys",
+    "valkey-cluster",
+    "valkeys-cluster",
+];
 
 /// `url` with its password replaced by `***`.
 fn redact(url: &str) -> String {
