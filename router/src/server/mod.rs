@@ -10,8 +10,10 @@
 //! | `tls` | `TlsConfig` (feature `tls`): the certificates a listener terminates TLS with, reloadable |
 //!
 //! Imports run one way: `listen` → `accept` → `conn` → `dispatch` → routing (which builds on
-//! `middleware`) and `ws`; `ws` reaches back only for this handle, which knows the registry
-//! and the hub, and for [`ConnectionHold`], which an upgraded socket keeps while it lives.
+//! `middleware`) and `ws`; `ws` reaches back only for this handle, which knows the registry,
+//! the hub and the backplane, and for [`ConnectionHold`], which an upgraded socket keeps
+//! while it lives. The handle starts the backplane ([`crate::backplane`]) and publishes
+//! through it; the backplane's tasks hold a handle for the hub and the stop signal.
 
 mod accept;
 mod conn;
