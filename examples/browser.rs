@@ -195,6 +195,12 @@ impl Tab<'_> {
 
     pub(super) async fn join(&self, base: &str, name: &str) {
         self.go(base).await;
+        // What a person sees before joining: the name form, nothing else.
+        assert_eq!(
+            self.shown().await,
+            json!({ "join": true, "log": false, "say": false }),
+            "{name}'s page before joining"
+        );
         self.type_and_submit("#name", "#join button", name).await;
         let started = Instant::now();
         while self
@@ -208,6 +214,23 @@ impl Tab<'_> {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        // And after: the log and the message form; the name form is gone (a second Join
+        // would open a second socket).
+        assert_eq!(
+            self.shown().await,
+            json!({ "join": false, "log": true, "say": true }),
+            "{name}'s page after joining"
+        );
+    }
+
+    /// Which of the page's three parts are on screen (rendered, whatever their CSS says
+    /// about `hidden`).
+    async fn shown(&self) -> Value {
+        self.script(
+            "const shown = (id) => document.getElementById(id).checkVisibility(); \
+             return { join: shown('join'), log: shown('log'), say: shown('say') };",
+        )
+        .await
     }
 
     pub(super) async fn close(self) {
