@@ -2,12 +2,16 @@
 //!
 //! Run it:   cargo run --example rooms         (PORT=8080 to change; default 3000)
 //! Try it:   python3 -m websockets 'ws://localhost:3000/ws?name=ada'   (and another as bob)
-//!           /join games          → "Joined room: games"; the others in games get "ada joined the room"
-//!           hello                → everybody else in your room gets "ada: hello"
+//!           /join games          → "Joined room: games", then everybody in games, you included,
+//!                                  gets "ada joined the room"
+//!           hello                → everybody in your room, you included, gets "ada: hello"
 //!           /whisper bob psst    → only bob gets "[PM from ada]: psst"
 //!
 //! Protocol: `ws://HOST/ws?name=NAME` (default `Anonymous`). On open the socket joins `lobby`
-//! (its current room) and `user:NAME` (for whispers).
+//! (its current room) and `user:NAME` (for whispers). Join announcements and room lines are
+//! published the way bun-router's example does it, with the server-level publish
+//! (`router.publish(room, …)` there, `ws.server().publish(room, …)` here), which reaches every
+//! subscriber of the room, the sender included; a whisper reaches only its addressee.
 
 use std::collections::HashMap;
 
@@ -46,8 +50,7 @@ impl Rooms {
             ws.publish(&format!("user:{user}"), pm);
         } else {
             let line = format!("{}: {text}", ws.data.name);
-            let room = ws.data.room.clone();
-            ws.publish(&room, line);
+            ws.server().publish(&ws.data.room, line);
         }
     }
 }
@@ -72,7 +75,7 @@ fn join(ws: &mut WebSocket<Member>, room: &str) {
     ws.unsubscribe(&old);
     ws.send(format!("Joined room: {room}"));
     let joined = format!("{} joined the room", ws.data.name);
-    ws.publish(room, joined);
+    ws.server().publish(room, joined);
 }
 
 /// Names the member from `?name=`.
@@ -117,21 +120,25 @@ mod tests {
         app.wait_subscribers("lobby", 3).await;
         assert_eq!(app.server().subscriber_count("user:bob"), 1);
 
-        // The lobby: everybody else.
+        // The lobby: everybody, the sender included (bun-router's `router.publish`).
         ada.send("hello").await;
-        bob.expect_text("ada: hello").await;
-        cy.expect_text("ada: hello").await;
+        for ws in [&mut ada, &mut bob, &mut cy] {
+            ws.expect_text("ada: hello").await;
+        }
 
-        // bob moves to games; ada follows and bob is told.
+        // bob moves to games and sees his own arrival; ada follows and both are told.
         bob.send("/join games").await;
         bob.expect_text("Joined room: games").await;
+        bob.expect_text("bob joined the room").await;
         app.wait_subscribers("lobby", 2).await;
         ada.send("/join games").await;
         ada.expect_text("Joined room: games").await;
+        ada.expect_text("ada joined the room").await;
         bob.expect_text("ada joined the room").await;
 
         // Room messages stay in the room: cy (still in the lobby) hears nothing.
         bob.send("gg").await;
+        bob.expect_text("bob: gg").await;
         ada.expect_text("bob: gg").await;
         cy.expect_silence(QUIET).await;
 
