@@ -45,8 +45,8 @@ pub use server::Server;
 #[cfg(feature = "tls")]
 pub use server::TlsConfig;
 pub use ws::{
-    Compressor, Decompressor, DecompressorSize, Message, PerMessageDeflate, PublishResult,
-    RateLimit, RateLimitAction, ReadyState, SendStatus, SocketHandle, SocketOptions,
+    Compressor, Decompressor, DecompressorSize, JsonError, Message, PerMessageDeflate,
+    PublishResult, RateLimit, RateLimitAction, ReadyState, SendStatus, SocketHandle, SocketOptions,
     SubscribeStatus, TopicError, Upgrade, UpgradeError, Utf8Bytes, WebSocket, WebSocketError,
 };
 

@@ -29,6 +29,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::backplane::{Backplane, BackplaneError, BackplaneStats, ClusterCount};
@@ -243,6 +244,53 @@ impl Server {
     /// [`publish_compressed`](Self::publish_compressed) does.
     pub fn publish_binary(&self, topic: &str, bytes: &[u8], compress: bool) -> PublishResult {
         self.publish_frame(topic, OpCode::Binary, bytes, compress)
+    }
+
+    /// Publishes `value` serialized as JSON, as a text message, to every socket subscribed
+    /// to `topic`, exactly as [`publish`](Self::publish) publishes text; serialized once,
+    /// whatever the number of subscribers. A value `serde_json` cannot serialize reaches
+    /// nobody: the result is [`PublishResult::default()`], and the error is logged as
+    /// [`WebSocket::send_json`](crate::WebSocket::send_json) logs it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct Score {
+    ///     home: u8,
+    ///     away: u8,
+    /// }
+    ///
+    /// struct Scores;
+    ///
+    /// #[websocket("/scores")]
+    /// impl Scores {
+    ///     fn open(ws: &mut WebSocket) {
+    ///         ws.subscribe("match");
+    ///     }
+    ///     fn message(_ws: &mut WebSocket, _msg: Message) {}
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![Scores]).await;
+    /// let mut ws = app.ws("/scores").await;
+    /// app.wait_subscribers("match", 1).await;
+    /// let result = app.server().publish_json("match", &Score { home: 2, away: 1 });
+    /// assert_eq!(result.delivered, 1);
+    /// ws.expect_json(&json!({ "home": 2, "away": 1 })).await;
+    /// # ws.close().await;
+    /// # app.stop().await;
+    /// # }
+    /// ```
+    pub fn publish_json<T: Serialize + ?Sized>(&self, topic: &str, value: &T) -> PublishResult {
+        let Some(text) = crate::ws::json::to_text(value) else {
+            return PublishResult::default();
+        };
+        self.publish_frame(topic, OpCode::Text, text.as_bytes(), false)
     }
 
     fn publish_frame(

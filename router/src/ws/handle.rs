@@ -7,6 +7,8 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
+use serde::Serialize;
+
 use crate::ws::frame;
 use crate::ws::shared::{Delivery, SocketShared};
 use crate::ws::{Message, ReadyState, SendStatus, WebSocket};
@@ -114,6 +116,51 @@ impl SocketHandle {
             Delivery::Sent(len) => SendStatus::Sent(len),
             Delivery::Backpressure(len) => SendStatus::Backpressure(len),
             Delivery::Dropped => SendStatus::Dropped,
+        }
+    }
+
+    /// Sends `value` serialized as JSON, as a text message, uncompressed; what
+    /// [`send`](Self::send) does with the text. A value `serde_json` cannot serialize is not
+    /// sent: [`Dropped`](SendStatus::Dropped), and the error is logged, as
+    /// [`WebSocket::send_json`] does.
+    ///
+    /// # Examples
+    ///
+    /// A background job reports its progress:
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// struct Job;
+    ///
+    /// #[websocket("/job")]
+    /// impl Job {
+    ///     fn open(ws: &mut WebSocket) {
+    ///         let handle = ws.handle();
+    ///         tokio::spawn(async move {
+    ///             for done in [50, 100] {
+    ///                 handle.send_json(&json!({ "done": done }));
+    ///             }
+    ///         });
+    ///     }
+    ///     fn message(_ws: &mut WebSocket, _msg: Message) {}
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![Job]).await;
+    /// let mut ws = app.ws("/job").await;
+    /// ws.expect_json(&json!({ "done": 50 })).await;
+    /// ws.expect_json(&json!({ "done": 100 })).await;
+    /// # ws.close().await;
+    /// # app.stop().await;
+    /// # }
+    /// ```
+    pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> SendStatus {
+        match crate::ws::json::to_text(value) {
+            Some(text) => self.send(text),
+            None => SendStatus::Dropped,
         }
     }
 

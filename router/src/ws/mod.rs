@@ -15,6 +15,7 @@
 //! | `registry` | every open socket of a server, sharded; the idle sweeper; stop and abort |
 //! | `peers` | open sockets per IP address, for `max_websockets_per_ip` |
 //! | `pubsub` | the hub: topics, subscriber lists, publish encoded once for every subscriber |
+//! | `json` | [`Message::json`] and [`JsonError`]; the serialization behind `send_json` and `publish_json` |
 //! | `socket` | [`WebSocket`], the public handle handlers get |
 //! | `handle` | [`SocketHandle`], a socket reachable from other tasks, and [`WebSocket::handle`] |
 //! | `shared` | one socket's state shared across tasks: flags, waker, the backpressure policy |
@@ -37,6 +38,7 @@ mod handle;
 pub(crate) mod handlers;
 pub(crate) mod handshake;
 pub(crate) mod idle;
+pub(crate) mod json;
 mod message;
 mod options;
 pub(crate) mod peers;
@@ -56,6 +58,7 @@ mod utf8;
 pub use deflate::{Compressor, Decompressor, DecompressorSize, PerMessageDeflate};
 pub use handle::SocketHandle;
 pub use handshake::{is_websocket_request, UpgradeError};
+pub use json::JsonError;
 pub use message::{Message, Utf8Bytes};
 pub use options::SocketOptions;
 pub use pubsub::{PublishResult, TopicError};

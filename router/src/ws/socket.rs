@@ -8,6 +8,7 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::BytesMut;
+use serde::Serialize;
 
 use crate::ws::frame::{self, OpCode};
 use crate::ws::pubsub::Slot;
@@ -226,6 +227,58 @@ impl<T> WebSocket<T> {
         self.send_frame(OpCode::Binary, Payload::Borrowed(bytes), compress)
     }
 
+    /// Sends `value` serialized as JSON, as a text message, uncompressed: Bun's
+    /// `ws.send(JSON.stringify(value))`. It is serialized once, straight into the buffer the
+    /// message is sent from.
+    ///
+    /// A value `serde_json` cannot serialize (a map whose keys are not strings, a `Serialize`
+    /// impl that fails) is a bug in the program, not in the peer: it is not sent, the status
+    /// is [`Dropped`](SendStatus::Dropped), and the error is logged (`tracing::error!`,
+    /// target `hyperbun::ws`, with the value's type), as axum's `Json` answers `500`. The
+    /// socket stays open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct Welcome<'a> {
+    ///     hello: &'a str,
+    ///     online: usize,
+    /// }
+    ///
+    /// struct Lobby;
+    ///
+    /// #[websocket("/lobby")]
+    /// impl Lobby {
+    ///     fn open(ws: &mut WebSocket) {
+    ///         ws.send_json(&Welcome { hello: "you", online: 1 });
+    ///     }
+    ///     fn message(ws: &mut WebSocket, _msg: Message) {
+    ///         ws.send_json(&json!({ "type": "ack" }));
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![Lobby]).await;
+    /// let mut ws = app.ws("/lobby").await;
+    /// ws.expect_text(r#"{"hello":"you","online":1}"#).await;
+    /// ws.send("hi").await;
+    /// ws.expect_json(&json!({ "type": "ack" })).await;
+    /// # ws.close().await;
+    /// # app.stop().await;
+    /// # }
+    /// ```
+    pub fn send_json<J: Serialize + ?Sized>(&mut self, value: &J) -> SendStatus {
+        let Some(text) = crate::ws::json::to_text(value) else {
+            return SendStatus::Dropped;
+        };
+        self.send_frame(OpCode::Text, Payload::Shared(text.into_bytes()), false)
+    }
+
     /// Sends a ping with `payload` (at most 125 bytes, else [`Dropped`](SendStatus::Dropped)).
     pub fn ping(&mut self, payload: impl AsRef<[u8]>) -> SendStatus {
         self.send_control(OpCode::Ping, payload.as_ref())
@@ -376,6 +429,60 @@ impl<T> WebSocket<T> {
     /// [`publish_compressed`](Self::publish_compressed) does.
     pub fn publish_binary(&mut self, topic: &str, bytes: &[u8], compress: bool) -> PublishResult {
         self.publish_frame(topic, OpCode::Binary, bytes, compress)
+    }
+
+    /// Publishes `value` serialized as JSON, as a text message, to every socket subscribed
+    /// to `topic`, exactly as [`publish`](Self::publish) publishes text (not to this socket
+    /// unless [`publish_to_self`](crate::SocketOptions::publish_to_self) is set; a refused
+    /// topic in [`refused`](PublishResult::refused)). It is serialized once, whatever the
+    /// number of subscribers.
+    ///
+    /// A value `serde_json` cannot serialize reaches nobody: the result is
+    /// [`PublishResult::default()`], and the error is logged as
+    /// [`send_json`](Self::send_json) logs it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use hyperbun::prelude::*;
+    /// use hyperbun::test::TestServer;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct Said<'a> {
+    ///     text: &'a str,
+    /// }
+    ///
+    /// struct Chat;
+    ///
+    /// #[websocket("/chat")]
+    /// impl Chat {
+    ///     fn open(ws: &mut WebSocket) {
+    ///         ws.subscribe("chat");
+    ///     }
+    ///     fn message(ws: &mut WebSocket, msg: Message) {
+    ///         let text = msg.as_text().unwrap_or_default();
+    ///         ws.publish_json("chat", &Said { text });
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestServer::start(hyperbun::router![Chat]).await;
+    /// let mut alice = app.ws("/chat").await;
+    /// let mut bob = app.ws("/chat").await;
+    /// app.wait_subscribers("chat", 2).await;
+    /// alice.send("hi").await;
+    /// bob.expect_json(&json!({ "text": "hi" })).await;
+    /// # alice.close().await;
+    /// # bob.close().await;
+    /// # app.stop().await;
+    /// # }
+    /// ```
+    pub fn publish_json<J: Serialize + ?Sized>(&mut self, topic: &str, value: &J) -> PublishResult {
+        let Some(text) = crate::ws::json::to_text(value) else {
+            return PublishResult::default();
+        };
+        self.publish_frame(topic, OpCode::Text, text.as_bytes(), false)
     }
 
     fn publish_frame(
