@@ -30,6 +30,8 @@
 //! the [`Server`](crate::Server) handle → (`pubsub`, `registry`, `peers`) → `shared` → `queue` →
 //! (`frame`, `deflate`, `transport`, `spare`). The accept loop (`server::listen`) sits above
 //! all of them.
+//! `json`, which `handle`, `socket` and the `Server` handle use to serialize, imports only
+//! `message`.
 
 pub(crate) mod deflate;
 pub(crate) mod driver;
