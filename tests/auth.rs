@@ -4,8 +4,6 @@
 //! clients.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -419,38 +417,9 @@ async fn bearer_jwts_hs256_rs256_and_expired() {
     provider.stop().await;
 }
 
-/// Collects every log line of this test binary, from every thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Logs {
-    static LOGS: OnceLock<Logs> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        logs
-    })
-}
-
 #[tokio::test]
 async fn no_secret_reaches_the_logs() {
-    let logs = logs();
+    let logs = hyperbun_tests::captured_logs();
     let provider = start_provider().await;
     let app = start_app(auth_for(&provider)).await;
 
@@ -524,7 +493,7 @@ async fn no_secret_reaches_the_logs() {
         .await;
     app.stop().await;
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("signed in"), "the flow was logged:\n{text}");
     assert!(
         text.contains("sign-in failed"),

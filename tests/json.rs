@@ -5,8 +5,6 @@
 //! connection usable.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 
 use hyperbun::prelude::*;
 use hyperbun::test::TestServer;
@@ -367,7 +365,7 @@ async fn a_publish_that_cannot_be_serialized_reaches_nobody() {
 
 #[tokio::test]
 async fn a_value_that_cannot_be_serialized_is_logged_with_its_type() {
-    let logs = logs();
+    let logs = hyperbun_tests::captured_logs();
     let app = start().await;
     let mut ws = app.ws("/api-self").await;
     ws.send(r#"{"type": "join", "room": "r5"}"#).await;
@@ -401,46 +399,4 @@ async fn a_socket_handle_sends_json_from_a_spawned_task() {
         .await;
     ws.close().await;
     app.stop().await;
-}
-
-// ---------------------------------------------------------------------------------------
-// Log capture
-
-/// Collects every log line of this test binary, from every thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn lines(&self) -> Vec<String> {
-        let bytes = self.0.lock().unwrap();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Logs {
-    static LOGS: OnceLock<Logs> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        logs
-    })
 }

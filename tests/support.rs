@@ -12,6 +12,7 @@
 //!   (partial or malformed requests and frames, pipelining, a peer that never answers).
 //! - [`within`] and [`journal`]: bounded waits, and what handlers did (and
 //!   [`journal::read_binary_until`], reading a flood until the journal says it drained).
+//! - [`captured_logs`]: every log line of the test binary, for tests about what is logged.
 //! - [`TestCert`]: a throwaway CA and a certificate it signed for `localhost`, for HTTPS,
 //!   `wss://` and TLS proxies; [`start_tls`] serves a router with it (`TestServer` speaks
 //!   cleartext only), and [`HttpsConn`] is a client that can tell which HTTP version and
@@ -915,4 +916,51 @@ pub mod journal {
         })
         .await
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Log capture
+
+/// Every log line of a test binary, from every thread, as [`captured_logs`] collects them.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Everything logged so far, line by line.
+    pub fn lines(&self) -> Vec<String> {
+        self.text().lines().map(str::to_owned).collect()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs, on first use, a `tracing` subscriber for the whole test binary that keeps every
+/// line (all levels, no colours), and returns what it has kept. A test binary that calls it
+/// must not install a subscriber of its own.
+pub fn captured_logs() -> &'static CapturedLogs {
+    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        logs
+    })
 }
