@@ -116,7 +116,6 @@ mod tests {
 
     use hyperbun::test::TestServer;
     use hyperbun_tests::redis::RedisServer;
-    use hyperbun_tests::WAIT;
 
     use super::*;
 
@@ -136,26 +135,11 @@ mod tests {
     /// The room's channel on Redis: the example's prefix, `t:` for a topic, the topic.
     const CHANNEL: &str = "hyperbun-chat:t:chat";
 
-    /// Waits until `servers` servers are subscribed to the room's channel on Redis (`PUBSUB
-    /// NUMSUB`). A server subscribes a moment after its first socket joins the room, on a
-    /// connection of its own that `connected` (the publishing one) does not wait for, and
-    /// that also takes the other servers' count queries. Until then lines published on the
-    /// other servers miss it, and their `/room-stats` waits a second for its count and goes
-    /// without it (`"cluster": 1` with two in the room).
+    /// Waits until `servers` servers are subscribed to the room's channel on Redis. A server
+    /// subscribes a moment after its first socket joins the room (Redis must acknowledge it);
+    /// until then lines published on the other servers miss that server's sockets.
     pub(super) async fn wait_subscribed(redis: &RedisServer, servers: usize) {
-        let started = tokio::time::Instant::now();
-        loop {
-            let reply = redis.cli(&["PUBSUB", "NUMSUB", CHANNEL]).await;
-            let seen = reply.lines().last().unwrap_or_default();
-            if seen == servers.to_string() {
-                return;
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "waited {WAIT:?} for {servers} servers on {CHANNEL}; PUBSUB NUMSUB says {seen}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        redis.wait_numsub(CHANNEL, servers).await;
     }
 
     #[tokio::test]

@@ -115,44 +115,6 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// `count` sockets on `app` subscribed to `topic`.
-/// Polls `PUBSUB NUMSUB channel` until `nodes` connections hold it.
-async fn wait_numsub(redis: &RedisServer, channel: &str, nodes: usize) {
-    let expected = nodes.to_string();
-    within(&format!("{nodes} nodes to subscribe {channel}"), async {
-        loop {
-            let numsub = redis.cli(&["PUBSUB", "NUMSUB", channel]).await;
-            if numsub.lines().last() == Some(&expected) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-}
-
-/// Polls `PUBSUB SHARDNUMSUB channel` on every node of `cluster` until `nodes` connections
-/// hold it in all.
-async fn wait_shard_numsub(cluster: &RedisCluster, channel: &str, nodes: usize) {
-    within(&format!("{nodes} nodes to subscribe {channel}"), async {
-        loop {
-            let mut held = 0;
-            for shard in cluster.nodes() {
-                let numsub = shard.cli(&["PUBSUB", "SHARDNUMSUB", channel]).await;
-                held += numsub
-                    .lines()
-                    .last()
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .unwrap_or(0);
-            }
-            if held == nodes {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-}
-
 /// `app`'s cluster count of `topic`: (subscribers, nodes counted, every live node answered).
 async fn cluster_count(app: &TestServer, topic: &str) -> (usize, usize, bool) {
     let count = app.server().cluster_subscriber_count(topic).await.unwrap();
@@ -183,7 +145,7 @@ async fn a_publish_on_one_node_reaches_every_subscriber_on_every_node_once() {
         .wait_channels("once:t:*", false, &["once:t:room"])
         .await;
     // Three nodes hold the one channel.
-    wait_numsub(&redis, "once:t:room", 3).await;
+    redis.wait_numsub("once:t:room", 3).await;
 
     // From a socket on `a`: everybody but the sender, each once.
     on_a[0].send("hello").await;
@@ -226,7 +188,7 @@ async fn compression_and_publish_to_self_behave_across_nodes_as_in_process() {
     let mut here = a.ws("/zip").await;
     a.wait_subscribers("zip", 1).await;
     b.wait_subscribers("zip", 1).await;
-    wait_numsub(&redis, "zip:t:zip", 2).await;
+    redis.wait_numsub("zip:t:zip", 2).await;
 
     // Compressed on the publishing node means compressed on the others.
     let long = "compress me ".repeat(100);
@@ -321,7 +283,7 @@ async fn publishes_keep_their_order_per_publisher_with_none_lost_under_load() {
     let far = members(&b, "load", 1).await.pop().unwrap();
     let near = members(&a, "load", 1).await.pop().unwrap();
     // Both nodes hold the channel: what is published from now on reaches both.
-    wait_numsub(&redis, "order:t:load", 2).await;
+    redis.wait_numsub("order:t:load", 2).await;
 
     let mut senders = Vec::new();
     for p in 0..PUBLISHERS {
@@ -461,7 +423,7 @@ async fn redis_restarting_loses_what_is_published_meanwhile_says_so_and_restores
             &["restart:n:a", "restart:n:b", "restart:t:room"],
         )
         .await;
-    wait_numsub(&redis, "restart:t:room", 2).await;
+    redis.wait_numsub("restart:t:room", 2).await;
 
     redis.kill().await;
     wait_until("the nodes to notice", || !connected(&a) && !connected(&b)).await;
@@ -482,7 +444,7 @@ async fn redis_restarting_loses_what_is_published_meanwhile_says_so_and_restores
             &["restart:n:a", "restart:n:b", "restart:t:room"],
         )
         .await;
-    wait_numsub(&redis, "restart:t:room", 2).await;
+    redis.wait_numsub("restart:t:room", 2).await;
     let result = a.server().publish("room", "after the outage");
     assert_eq!(result.remote, Remote::Queued);
     here.expect_text("after the outage").await;
@@ -500,7 +462,7 @@ async fn a_stalled_redis_fills_the_bounded_queue_and_publishes_say_they_were_not
     let b = node(&redis, "slow", "b").await;
     let mut here = members(&a, "room", 1).await.pop().unwrap();
     let mut there = members(&b, "room", 1).await.pop().unwrap();
-    wait_numsub(&redis, "slow:t:room", 2).await;
+    redis.wait_numsub("slow:t:room", 2).await;
 
     redis.pause();
     let mut remote = HashMap::new();
@@ -576,7 +538,7 @@ async fn sharded_pubsub_carries_topics_across_a_redis_cluster() {
     let expected: Vec<&str> = channels.iter().map(String::as_str).collect();
     cluster.wait_shard_channels("shard:t:*", &expected).await;
     for channel in &channels {
-        wait_shard_numsub(&cluster, channel, 2).await;
+        cluster.wait_shard_numsub(channel, 2).await;
     }
 
     for (i, topic) in topics.iter().enumerate() {

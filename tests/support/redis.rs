@@ -268,28 +268,47 @@ impl RedisServer {
     ///
     /// After [`WAIT`], with the last value seen.
     pub async fn wait_channels(&self, pattern: &str, sharded: bool, expected: &[&str]) {
-        let expected = sorted(expected);
         let command = if sharded { "SHARDCHANNELS" } else { "CHANNELS" };
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let seen = if sharded {
+        let read = || async {
+            if sharded {
                 self.shard_channels(pattern).await
             } else {
                 self.channels(pattern).await
-            };
-            if seen == expected {
-                return;
             }
-            if Instant::now() >= deadline {
-                panic!(
-                    "{}",
-                    self.failure(&format!(
-                        "timed out after {WAIT:?} waiting for PUBSUB {command} {pattern:?} to \
-                         be {expected:?}; it was {seen:?}"
-                    ))
-                );
-            }
-            tokio::time::sleep(POLL).await;
+        };
+        if let Err(seen) = poll(sorted(expected), read).await {
+            panic!(
+                "{}",
+                self.failure(&format!(
+                    "timed out after {WAIT:?} waiting for PUBSUB {command} {pattern:?} to be \
+                     {expected:?}; it was {seen:?}"
+                ))
+            );
+        }
+    }
+
+    /// How many connections are subscribed to `channel` (`PUBSUB NUMSUB`).
+    pub async fn numsub(&self, channel: &str) -> usize {
+        let reply = self.cli(&["PUBSUB", "NUMSUB", channel]).await;
+        last_number(&reply)
+    }
+
+    /// Waits until [`numsub`](Self::numsub) of `channel` is `connections`, polling every
+    /// 20 ms: a subscription takes effect once Redis has acknowledged it, so a test that
+    /// publishes across nodes waits for each node's first.
+    ///
+    /// # Panics
+    ///
+    /// After [`WAIT`], with the last value seen.
+    pub async fn wait_numsub(&self, channel: &str, connections: usize) {
+        if let Err(seen) = poll(connections, || self.numsub(channel)).await {
+            panic!(
+                "{}",
+                self.failure(&format!(
+                    "timed out after {WAIT:?} waiting for {connections} subscribers of \
+                     {channel:?} (PUBSUB NUMSUB); it was {seen}"
+                ))
+            );
         }
     }
 
@@ -635,23 +654,42 @@ impl RedisCluster {
     ///
     /// After [`WAIT`], with the last value seen.
     pub async fn wait_shard_channels(&self, pattern: &str, expected: &[&str]) {
-        let expected = sorted(expected);
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let seen = self.shard_channels(pattern).await;
-            if seen == expected {
-                return;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "{}",
-                    self.failure(&format!(
-                        "timed out after {WAIT:?} waiting for PUBSUB SHARDCHANNELS {pattern:?} \
-                         on the cluster's nodes to be {expected:?}; it was {seen:?}"
-                    ))
-                );
-            }
-            tokio::time::sleep(POLL).await;
+        if let Err(seen) = poll(sorted(expected), || self.shard_channels(pattern)).await {
+            panic!(
+                "{}",
+                self.failure(&format!(
+                    "timed out after {WAIT:?} waiting for PUBSUB SHARDCHANNELS {pattern:?} on \
+                     the cluster's nodes to be {expected:?}; it was {seen:?}"
+                ))
+            );
+        }
+    }
+
+    /// How many connections are subscribed to the shard channel `channel`, on all the nodes
+    /// together (`PUBSUB SHARDNUMSUB`).
+    pub async fn shard_numsub(&self, channel: &str) -> usize {
+        let mut all = 0;
+        for node in &self.nodes {
+            all += last_number(&node.cli(&["PUBSUB", "SHARDNUMSUB", channel]).await);
+        }
+        all
+    }
+
+    /// Waits until [`shard_numsub`](Self::shard_numsub) of `channel` is `connections`,
+    /// polling every 20 ms.
+    ///
+    /// # Panics
+    ///
+    /// After [`WAIT`], with the last value seen.
+    pub async fn wait_shard_numsub(&self, channel: &str, connections: usize) {
+        if let Err(seen) = poll(connections, || self.shard_numsub(channel)).await {
+            panic!(
+                "{}",
+                self.failure(&format!(
+                    "timed out after {WAIT:?} waiting for {connections} subscribers of the \
+                     shard channel {channel:?}; it was {seen}"
+                ))
+            );
         }
     }
 
@@ -666,6 +704,36 @@ impl RedisCluster {
 }
 
 /// Runs redis-cli with `args` (its stdin empty, so it never waits for a command there).
+/// Reads with `read` every [`POLL`] until it returns `expected`, for at most [`WAIT`]; the
+/// last value read if it never does.
+async fn poll<T, F, R>(expected: T, mut read: F) -> Result<(), T>
+where
+    T: PartialEq,
+    F: FnMut() -> R,
+    R: std::future::Future<Output = T>,
+{
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let seen = read().await;
+        if seen == expected {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(seen);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The number on the last line of a `redis-cli` reply (a `NUMSUB` count); 0 if there is none.
+fn last_number(reply: &str) -> usize {
+    reply
+        .lines()
+        .last()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 async fn run_cli(tools: &Tools, args: &[OsString]) -> Result<String, String> {
     let output = Command::new(&tools.cli)
         .args(args)
