@@ -13,33 +13,10 @@ use hyperbun_tests::redis::{RedisCluster, RedisOptions, RedisServer};
 use hyperbun_tests::{within, RawWs, TestCert, WAIT};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// Subscribes to the topic its query names (`/room?topic=T`, default `room`) and publishes
-/// what it is sent there (not to itself). `/pub?topic=T` only publishes. Room for the load
-/// test's backlog: a slow reader must not lose messages to its backpressure limit here.
-struct Room;
+#[path = "bin/backplane_room.rs"]
+mod room;
 
-#[websocket("/room", data = String, backpressure_limit = 64 * 1024 * 1024)]
-impl Room {
-    fn open(ws: &mut WebSocket<String>) {
-        let topic = ws.data.clone();
-        ws.subscribe(&topic);
-    }
-
-    fn message(ws: &mut WebSocket<String>, msg: Message) {
-        let topic = ws.data.clone();
-        if msg.as_text() == Some("/leave") {
-            ws.unsubscribe(&topic);
-            ws.send("left");
-        } else {
-            ws.publish(&topic, msg);
-        }
-    }
-}
-
-#[upgrade("/room")]
-fn room_topic(Query(query): Query<HashMap<String, String>>) -> Upgrade<String> {
-    Upgrade::new(query.get("topic").cloned().unwrap_or_else(|| "room".into()))
-}
+use room::{room_topic, Room};
 
 /// `/zip`: permessage-deflate, publish-to-self, and what it is sent is published compressed
 /// to `zip`.

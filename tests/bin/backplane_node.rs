@@ -10,27 +10,10 @@ use hyperbun::backplane::RedisBackplane;
 use hyperbun::prelude::*;
 use tokio::io::AsyncReadExt;
 
-/// Subscribes to the topic its query names (`/room?topic=T`, default `room`) and publishes
-/// what it is sent there.
-struct Room;
+#[path = "backplane_room.rs"]
+mod room;
 
-#[websocket("/room", data = String)]
-impl Room {
-    fn open(ws: &mut WebSocket<String>) {
-        let topic = ws.data.clone();
-        ws.subscribe(&topic);
-    }
-
-    fn message(ws: &mut WebSocket<String>, msg: Message) {
-        let topic = ws.data.clone();
-        ws.publish(&topic, msg);
-    }
-}
-
-#[upgrade("/room")]
-fn topic(Query(query): Query<std::collections::HashMap<String, String>>) -> Upgrade<String> {
-    Upgrade::new(query.get("topic").cloned().unwrap_or_else(|| "room".into()))
-}
+use room::{room_topic, Room};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
@@ -47,7 +30,7 @@ async fn main() -> std::io::Result<()> {
         ));
     let config = ServerConfig::default().backplane(backplane);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let server = hyperbun::router![Room, topic]
+    let server = hyperbun::router![Room, room_topic]
         .config(config)
         .listen(listener)?;
     while !server.backplane_stats().is_some_and(|s| s.connected) {
